@@ -1,0 +1,461 @@
+//! Arrays and vectors: MAKE-ARRAY with specialised element types, AREF,
+//! fill pointers, VECTOR-PUSH-EXTEND and ADJUST-ARRAY.
+
+use super::{index, opt, opt_nil};
+use crate::array::{Array, ArrayData, ElemType};
+use crate::conditions as cond;
+use crate::ctx::{Ctx, R};
+use crate::gc::Gc;
+use crate::types::upgraded_element_type;
+use crate::value::{list_from, Value};
+use std::cell::{Cell, RefCell};
+
+fn array(ctx: &mut Ctx, v: &Value) -> R<Gc<Array>> {
+    match v {
+        Value::Array(a) => Ok(a.clone()),
+        other => Err(cond::type_error(ctx, other.clone(), "ARRAY")),
+    }
+}
+
+fn vector(ctx: &mut Ctx, v: &Value) -> R<Gc<Array>> {
+    match v {
+        Value::Array(a) if a.is_vector() => Ok(a.clone()),
+        other => Err(cond::type_error(ctx, other.clone(), "VECTOR")),
+    }
+}
+
+fn dims_of(ctx: &mut Ctx, v: &Value) -> R<Vec<usize>> {
+    match v {
+        Value::Nil => Ok(vec![]),
+        Value::Cons(_) => {
+            let mut d = vec![];
+            for x in v.iter() {
+                d.push(index(ctx, &x)?);
+            }
+            Ok(d)
+        }
+        other => Ok(vec![index(ctx, other)?]),
+    }
+}
+
+/// Row-major index of SUBSCRIPTS in A, checked.
+fn row_major(ctx: &mut Ctx, a: &Gc<Array>, subs: &[Value], whole: &Value) -> R<usize> {
+    let dims = a.dimensions();
+    if subs.len() != dims.len() {
+        return Err(cond::program_error(
+            ctx,
+            format!("Wrong number of subscripts, {}, for array of rank {}.", subs.len(), dims.len()),
+        ));
+    }
+    let mut idx = 0usize;
+    for (k, (s, d)) in subs.iter().zip(&dims).enumerate() {
+        let i = match s {
+            Value::Fixnum(n) if *n >= 0 && (*n as usize) < *d => *n as usize,
+            other => {
+                let _ = k;
+                return Err(cond::index_error(ctx, other.clone(), *d, whole));
+            }
+        };
+        idx = idx * d + i;
+    }
+    Ok(idx)
+}
+
+fn store(ctx: &mut Ctx, a: &Gc<Array>, i: usize, v: &Value) -> R<()> {
+    if !a.elt.accepts(v) {
+        return Err(cond::type_error(ctx, v.clone(), a.elt.spec()));
+    }
+    a.data_mut().set(i, v.clone());
+    Ok(())
+}
+
+fn flatten_contents(ctx: &mut Ctx, contents: &Value, dims: &[usize], out: &mut Vec<Value>) -> R<()> {
+    if dims.is_empty() {
+        out.push(contents.clone());
+        return Ok(());
+    }
+    let items: Vec<Value> = match contents {
+        Value::Array(a) if a.is_vector() => a.to_vec(),
+        v if v.is_list() => super::list_items(ctx, v)?,
+        other => return Err(cond::type_error(ctx, other.clone(), "SEQUENCE")),
+    };
+    if items.len() != dims[0] {
+        return Err(cond::simple_error(
+            ctx,
+            format!("The initial contents have {} elements where {} were expected.", items.len(), dims[0]),
+        ));
+    }
+    for it in items {
+        flatten_contents(ctx, &it, &dims[1..], out)?;
+    }
+    Ok(())
+}
+
+/// Build an array from #nA contents.
+pub fn array_from_contents(rank: usize, contents: &Value) -> Option<Value> {
+    let mut dims = Vec::new();
+    let mut cur = contents.clone();
+    for _ in 0..rank {
+        let n = match &cur {
+            Value::Array(a) if a.is_vector() => a.len(),
+            v if v.is_list() => v.list_length()?,
+            _ => return None,
+        };
+        dims.push(n);
+        cur = match &cur {
+            Value::Array(a) if a.is_vector() => a.to_vec().first().cloned().unwrap_or(Value::Nil),
+            v => v.first(),
+        };
+    }
+    let mut ctx = Ctx::new();
+    let mut flat = Vec::new();
+    flatten_contents(&mut ctx, contents, &dims, &mut flat).ok()?;
+    Some(
+        Array {
+            data: RefCell::new(ArrayData::T(flat)),
+            dims: if rank == 1 { None } else { Some(dims.into_boxed_slice()) },
+            fill: Cell::new(None),
+            adjustable: false,
+            elt: ElemType::T,
+        }
+        .into_value(),
+    )
+}
+
+/// MAKE-ARRAY, also used by other modules.
+#[allow(clippy::too_many_arguments)]
+pub fn make_array(
+    ctx: &mut Ctx,
+    dims: Vec<usize>,
+    et: ElemType,
+    initial_element: Option<&Value>,
+    initial_contents: Option<&Value>,
+    adjustable: bool,
+    fill_pointer: Option<&Value>,
+) -> R {
+    let total: usize = dims.iter().product();
+    let init = match initial_element {
+        Some(v) => {
+            if !et.accepts(v) {
+                return Err(cond::type_error(ctx, v.clone(), et.spec()));
+            }
+            v.clone()
+        }
+        None => et.default_value(),
+    };
+    let mut data = ArrayData::new(et, total, &init);
+    if let Some(c) = initial_contents {
+        let mut flat = Vec::with_capacity(total);
+        flatten_contents(ctx, c, &dims, &mut flat)?;
+        for (i, v) in flat.iter().enumerate() {
+            if !et.accepts(v) {
+                return Err(cond::type_error(ctx, v.clone(), et.spec()));
+            }
+            data.set(i, v.clone());
+        }
+    }
+    let fill = match fill_pointer {
+        None | Some(Value::Nil) => None,
+        Some(v) if v.eq(&Value::t()) => Some(total),
+        Some(v) => {
+            let f = index(ctx, v)?;
+            if f > total {
+                return Err(cond::simple_error(ctx, format!("fill pointer {} is larger than the array size {}", f, total)));
+            }
+            Some(f)
+        }
+    };
+    if fill.is_some() && dims.len() != 1 {
+        return Err(cond::simple_error(ctx, "only vectors can have fill pointers".into()));
+    }
+    Ok(Array {
+        data: RefCell::new(data),
+        dims: if dims.len() == 1 { None } else { Some(dims.into_boxed_slice()) },
+        fill: Cell::new(fill),
+        adjustable,
+        elt: et,
+    }
+    .into_value())
+}
+
+crate::defbuiltins! {
+    /// Create an array with DIMENSIONS.
+    fn MAKE_ARRAY "MAKE-ARRAY" "(dimensions &key (element-type t) initial-element initial-contents adjustable fill-pointer displaced-to displaced-index-offset)" (ctx, a) {
+        let dims = dims_of(ctx, &a[0])?;
+        let et = match opt(a, 1) { Some(t) => upgraded_element_type(t), None => ElemType::T };
+        if let Some(src) = opt(a, 6) {
+            if src.truthy() {
+                // Displaced arrays are copied (shared storage is not modelled).
+                let src = array(ctx, src)?;
+                let off = match opt(a, 7) { Some(v) => index(ctx, v)?, None => 0 };
+                let total: usize = dims.iter().product();
+                let items = src.to_vec();
+                if off + total > items.len() {
+                    return Err(cond::simple_error(ctx, "displaced array does not fit in its target".into()));
+                }
+                let contents = list_from(items[off..off + total].to_vec());
+                let flat = if dims.len() == 1 { contents } else { return make_array(ctx, dims, src.elt, None, None, super::flag(a, 3), opt(a, 4)) };
+                return make_array(ctx, dims, src.elt, None, Some(&flat), super::flag(a, 3), opt(a, 4));
+            }
+        }
+        make_array(ctx, dims, et, opt(a, 2), opt(a, 3), super::flag(a, 4), opt(a, 5))
+    }
+    /// A simple general vector of OBJECTS.
+    fn VECTOR "VECTOR" "(&rest objects)" (ctx, a) { Ok(Array::general(a.to_vec())) }
+    /// The element of ARRAY at SUBSCRIPTS.
+    fn AREF "AREF" "(array &rest subscripts)" (ctx, a) {
+        let arr = array(ctx, &a[0])?;
+        if arr.is_vector() && a.len() == 2 {
+            if let Value::Fixnum(i) = a[1] {
+                if i >= 0 && (i as usize) < arr.total_size() {
+                    return Ok(arr.get(i as usize));
+                }
+            }
+        }
+        let i = row_major(ctx, &arr, &a[1..], &a[0])?;
+        Ok(arr.get(i))
+    }
+    /// Store into ARRAY at SUBSCRIPTS.
+    fn SETF_AREF "NETLISP-SYSTEM:SETF-AREF" "(new-value array &rest subscripts)" (ctx, a) {
+        let arr = array(ctx, &a[1])?;
+        let i = row_major(ctx, &arr, &a[2..], &a[1])?;
+        store(ctx, &arr, i, &a[0])?;
+        Ok(a[0].clone())
+    }
+    /// The element at INDEX of a simple vector.
+    fn SVREF "SVREF" "(simple-vector index)" (ctx, a) {
+        let arr = vector(ctx, &a[0])?;
+        let i = row_major(ctx, &arr, &a[1..2], &a[0])?;
+        Ok(arr.get(i))
+    }
+    /// Store into a simple vector.
+    fn SETF_SVREF "NETLISP-SYSTEM:SETF-SVREF" "(new-value simple-vector index)" (ctx, a) {
+        let arr = vector(ctx, &a[1])?;
+        let i = row_major(ctx, &arr, &a[2..3], &a[1])?;
+        store(ctx, &arr, i, &a[0])?;
+        Ok(a[0].clone())
+    }
+    /// The element at row-major INDEX.
+    fn ROW_MAJOR_AREF "ROW-MAJOR-AREF" "(array index)" (ctx, a) {
+        let arr = array(ctx, &a[0])?;
+        let i = index(ctx, &a[1])?;
+        if i >= arr.total_size() { return Err(cond::index_error(ctx, a[1].clone(), arr.total_size(), &a[0])); }
+        Ok(arr.get(i))
+    }
+    /// Store at row-major INDEX.
+    fn SETF_ROW_MAJOR_AREF "NETLISP-SYSTEM:SETF-ROW-MAJOR-AREF" "(new-value array index)" (ctx, a) {
+        let arr = array(ctx, &a[1])?;
+        let i = index(ctx, &a[2])?;
+        if i >= arr.total_size() { return Err(cond::index_error(ctx, a[2].clone(), arr.total_size(), &a[1])); }
+        store(ctx, &arr, i, &a[0])?;
+        Ok(a[0].clone())
+    }
+    /// The row-major index of SUBSCRIPTS.
+    fn ARRAY_ROW_MAJOR_INDEX "ARRAY-ROW-MAJOR-INDEX" "(array &rest subscripts)" (ctx, a) {
+        let arr = array(ctx, &a[0])?;
+        Ok(Value::int(row_major(ctx, &arr, &a[1..], &a[0])? as i64))
+    }
+    /// Whether SUBSCRIPTS are valid for ARRAY.
+    fn ARRAY_IN_BOUNDS_P "ARRAY-IN-BOUNDS-P" "(array &rest subscripts)" (ctx, a) {
+        let arr = array(ctx, &a[0])?;
+        let dims = arr.dimensions();
+        Ok(Value::bool(a.len() - 1 == dims.len() && a[1..].iter().zip(&dims).all(|(s, d)| matches!(s, Value::Fixnum(n) if *n >= 0 && (*n as usize) < *d))))
+    }
+    /// Dimension AXIS of ARRAY.
+    fn ARRAY_DIMENSION "ARRAY-DIMENSION" "(array axis-number)" (ctx, a) {
+        let arr = array(ctx, &a[0])?;
+        let k = index(ctx, &a[1])?;
+        match arr.dimensions().get(k) {
+            Some(d) => Ok(Value::int(*d as i64)),
+            None => Err(cond::simple_error(ctx, format!("axis {} is out of range for array of rank {}", k, arr.rank()))),
+        }
+    }
+    /// The dimensions of ARRAY.
+    fn ARRAY_DIMENSIONS "ARRAY-DIMENSIONS" "(array)" (ctx, a) {
+        Ok(list_from(array(ctx, &a[0])?.dimensions().iter().map(|d| Value::int(*d as i64))))
+    }
+    /// The rank of ARRAY.
+    fn ARRAY_RANK "ARRAY-RANK" "(array)" (ctx, a) { Ok(Value::int(array(ctx, &a[0])?.rank() as i64)) }
+    /// The number of elements of ARRAY.
+    fn ARRAY_TOTAL_SIZE "ARRAY-TOTAL-SIZE" "(array)" (ctx, a) { Ok(Value::int(array(ctx, &a[0])?.total_size() as i64)) }
+    /// The element type of ARRAY.
+    fn ARRAY_ELEMENT_TYPE "ARRAY-ELEMENT-TYPE" "(array)" (ctx, a) {
+        Ok(crate::reader::read_type_spec(array(ctx, &a[0])?.elt.spec()))
+    }
+    /// The storage type an element type upgrades to.
+    fn UPGRADED_ARRAY_ELEMENT_TYPE "UPGRADED-ARRAY-ELEMENT-TYPE" "(typespec &optional environment)" (ctx, a) {
+        Ok(crate::reader::read_type_spec(upgraded_element_type(&a[0]).spec()))
+    }
+    /// Whether OBJECT is an array.
+    fn ARRAYP "ARRAYP" "(object)" (ctx, a) { Ok(Value::bool(matches!(a[0], Value::Array(_)))) }
+    /// Whether OBJECT is a vector.
+    fn VECTORP "VECTORP" "(object)" (ctx, a) { Ok(Value::bool(matches!(&a[0], Value::Array(x) if x.is_vector()))) }
+    /// Whether OBJECT is a simple general vector.
+    fn SIMPLE_VECTOR_P "SIMPLE-VECTOR-P" "(object)" (ctx, a) { Ok(Value::bool(matches!(&a[0], Value::Array(x) if x.is_vector() && x.is_simple() && x.elt == ElemType::T))) }
+    /// Whether OBJECT is a bit vector.
+    fn BIT_VECTOR_P "BIT-VECTOR-P" "(object)" (ctx, a) { Ok(Value::bool(matches!(&a[0], Value::Array(x) if x.is_bit_vector()))) }
+    /// Whether OBJECT is a simple bit vector.
+    fn SIMPLE_BIT_VECTOR_P "SIMPLE-BIT-VECTOR-P" "(object)" (ctx, a) { Ok(Value::bool(matches!(&a[0], Value::Array(x) if x.is_bit_vector() && x.is_simple()))) }
+    /// Whether ARRAY has a fill pointer.
+    fn ARRAY_HAS_FILL_POINTER_P "ARRAY-HAS-FILL-POINTER-P" "(array)" (ctx, a) { Ok(Value::bool(array(ctx, &a[0])?.fill.get().is_some())) }
+    /// Whether ARRAY is adjustable.
+    fn ADJUSTABLE_ARRAY_P "ADJUSTABLE-ARRAY-P" "(array)" (ctx, a) { Ok(Value::bool(array(ctx, &a[0])?.adjustable)) }
+    /// The fill pointer of VECTOR.
+    fn FILL_POINTER "FILL-POINTER" "(vector)" (ctx, a) {
+        match vector(ctx, &a[0])?.fill.get() {
+            Some(f) => Ok(Value::int(f as i64)),
+            None => Err(cond::type_error(ctx, a[0].clone(), "(AND VECTOR (SATISFIES ARRAY-HAS-FILL-POINTER-P))")),
+        }
+    }
+    /// Set the fill pointer of VECTOR.
+    fn SETF_FILL_POINTER "NETLISP-SYSTEM:SETF-FILL-POINTER" "(new-value vector)" (ctx, a) {
+        let v = vector(ctx, &a[1])?;
+        let n = index(ctx, &a[0])?;
+        if v.fill.get().is_none() || n > v.total_size() {
+            return Err(cond::simple_error(ctx, format!("can't set the fill pointer of {} to {}", crate::printer::prin1_string(&a[1]), n)));
+        }
+        v.fill.set(Some(n));
+        Ok(a[0].clone())
+    }
+    /// Store NEW-ELEMENT at the fill pointer and advance it; NIL if full.
+    fn VECTOR_PUSH "VECTOR-PUSH" "(new-element vector)" (ctx, a) {
+        let v = vector(ctx, &a[1])?;
+        let Some(f) = v.fill.get() else { return Err(cond::type_error(ctx, a[1].clone(), "(AND VECTOR (SATISFIES ARRAY-HAS-FILL-POINTER-P))")); };
+        if f >= v.total_size() { return Ok(Value::Nil); }
+        store(ctx, &v, f, &a[0])?;
+        v.fill.set(Some(f + 1));
+        Ok(Value::int(f as i64))
+    }
+    /// Like VECTOR-PUSH, growing the vector when full.
+    fn VECTOR_PUSH_EXTEND "VECTOR-PUSH-EXTEND" "(new-element vector &optional min-extension)" (ctx, a) {
+        let v = vector(ctx, &a[1])?;
+        let Some(f) = v.fill.get() else { return Err(cond::type_error(ctx, a[1].clone(), "(AND VECTOR (SATISFIES ARRAY-HAS-FILL-POINTER-P))")); };
+        if !v.elt.accepts(&a[0]) {
+            return Err(cond::type_error(ctx, a[0].clone(), v.elt.spec()));
+        }
+        {
+            let mut d = v.data_mut();
+            if f >= d.len() {
+                let ext = match opt(a, 2) { Some(Value::Fixnum(n)) if *n > 0 => *n as usize, _ => 0 };
+                let newlen = (d.len() * 2).max(f + ext.max(1)).max(16);
+                let fillv = v.elt.default_value();
+                d.resize(newlen, &fillv);
+            }
+            d.set(f, a[0].clone());
+        }
+        v.fill.set(Some(f + 1));
+        Ok(Value::int(f as i64))
+    }
+    /// Remove and return the element before the fill pointer.
+    fn VECTOR_POP "VECTOR-POP" "(vector)" (ctx, a) {
+        let v = vector(ctx, &a[0])?;
+        match v.fill.get() {
+            Some(f) if f > 0 => { v.fill.set(Some(f - 1)); Ok(v.get(f - 1)) }
+            Some(_) => Err(cond::simple_error(ctx, "There is nothing left to pop.".into())),
+            None => Err(cond::type_error(ctx, a[0].clone(), "(AND VECTOR (SATISFIES ARRAY-HAS-FILL-POINTER-P))")),
+        }
+    }
+    /// Change the dimensions (and contents) of an array; returns it (or a new one).
+    fn ADJUST_ARRAY "ADJUST-ARRAY" "(array new-dimensions &key element-type initial-element initial-contents fill-pointer displaced-to displaced-index-offset)" (ctx, a) {
+        let arr = array(ctx, &a[0])?;
+        let dims = dims_of(ctx, &a[1])?;
+        let total: usize = dims.iter().product();
+        if let Some(c) = opt(a, 4) {
+            let v = make_array(ctx, dims, arr.elt, None, Some(c), arr.adjustable, opt(a, 5))?;
+            if arr.adjustable && arr.is_vector() {
+                if let Value::Array(n) = &v {
+                    *arr.data_mut() = n.data().clone();
+                    arr.fill.set(n.fill.get().or(arr.fill.get().map(|f| f.min(total))));
+                    return Ok(a[0].clone());
+                }
+            }
+            return Ok(v);
+        }
+        let init = match opt(a, 3) { Some(v) => v.clone(), None => arr.elt.default_value() };
+        if arr.is_vector() && dims.len() == 1 {
+            let target = if arr.adjustable { arr.clone() } else {
+                match make_array(ctx, dims.clone(), arr.elt, None, None, false, None)? { Value::Array(n) => { *n.data_mut() = arr.data().clone(); n } _ => unreachable!() }
+            };
+            target.data_mut().resize(total, &init);
+            match opt(a, 5) {
+                Some(Value::Nil) | None => { if let Some(f) = target.fill.get() { target.fill.set(Some(f.min(total))); } }
+                Some(v) if v.eq(&Value::t()) => target.fill.set(Some(total)),
+                Some(v) => { let f = index(ctx, v)?; target.fill.set(Some(f)); }
+            }
+            return Ok(Value::Array(target));
+        }
+        // Multi-dimensional: copy overlapping elements.
+        let old_dims = arr.dimensions();
+        let old = arr.to_vec();
+        let newv = make_array(ctx, dims.clone(), arr.elt, Some(&init), None, arr.adjustable, None)?;
+        let Value::Array(n) = &newv else { unreachable!() };
+        let rank = dims.len();
+        let mut idx = vec![0usize; rank];
+        'outer: loop {
+            if idx.iter().zip(&old_dims).all(|(i, d)| i < d) {
+                let mut oi = 0;
+                let mut ni = 0;
+                for k in 0..rank { oi = oi * old_dims[k] + idx[k]; ni = ni * dims[k] + idx[k]; }
+                n.data_mut().set(ni, old[oi].clone());
+            }
+            let mut k = rank;
+            loop {
+                if k == 0 { break 'outer; }
+                k -= 1;
+                idx[k] += 1;
+                if idx[k] < dims[k] { break; }
+                idx[k] = 0;
+            }
+        }
+        Ok(newv)
+    }
+    /// The bit at SUBSCRIPTS of a bit array.
+    fn BIT "BIT" "(bit-array &rest subscripts)" (ctx, a) {
+        let arr = array(ctx, &a[0])?;
+        let i = row_major(ctx, &arr, &a[1..], &a[0])?;
+        Ok(arr.get(i))
+    }
+    /// The bit at SUBSCRIPTS of a simple bit array.
+    fn SBIT "SBIT" "(bit-array &rest subscripts)" (ctx, a) {
+        let arr = array(ctx, &a[0])?;
+        let i = row_major(ctx, &arr, &a[1..], &a[0])?;
+        Ok(arr.get(i))
+    }
+    /// Bitwise AND of bit arrays.
+    fn BIT_AND "BIT-AND" "(bit-array-1 bit-array-2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x & y) }
+    /// Bitwise OR of bit arrays.
+    fn BIT_IOR "BIT-IOR" "(bit-array-1 bit-array-2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x | y) }
+    /// Bitwise XOR of bit arrays.
+    fn BIT_XOR "BIT-XOR" "(bit-array-1 bit-array-2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x ^ y) }
+    /// Bitwise complement of a bit array.
+    fn BIT_NOT "BIT-NOT" "(bit-array &optional opt-arg)" (ctx, a) {
+        let x = array(ctx, &a[0])?;
+        let bits: Vec<u8> = x.to_vec().iter().map(|b| 1 - b.as_fixnum().unwrap_or(0) as u8).collect();
+        Ok(Array::vector(ArrayData::U8(bits), ElemType::Bit).into_value())
+    }
+}
+
+fn bitop(ctx: &mut Ctx, a: &[Value], f: fn(u8, u8) -> u8) -> R {
+    let x = array(ctx, &a[0])?;
+    let y = array(ctx, &a[1])?;
+    let bits: Vec<u8> = x
+        .to_vec()
+        .iter()
+        .zip(y.to_vec().iter())
+        .map(|(p, q)| f(p.as_fixnum().unwrap_or(0) as u8, q.as_fixnum().unwrap_or(0) as u8))
+        .collect();
+    let _ = opt_nil(a, 2);
+    Ok(Array::vector(ArrayData::U8(bits), ElemType::Bit).into_value())
+}
+
+/// SETF functions defined here.
+pub fn setters() -> Vec<(&'static str, &'static crate::function::Builtin)> {
+    vec![
+        ("AREF", &SETF_AREF),
+        ("SVREF", &SETF_SVREF),
+        ("ROW-MAJOR-AREF", &SETF_ROW_MAJOR_AREF),
+        ("FILL-POINTER", &SETF_FILL_POINTER),
+        ("BIT", &SETF_AREF),
+        ("SBIT", &SETF_AREF),
+    ]
+}

@@ -1,0 +1,3 @@
+//! The MP and BT packages (LispWorks processes, bordeaux-threads).
+
+crate::defbuiltins! {}

@@ -1,0 +1,218 @@
+//! Byte sources and sinks under byte streams: files, standard I/O, and
+//! (in `net`) sockets. Non-blocking sources park the calling Lisp process
+//! until their descriptor is ready instead of blocking the OS thread.
+
+use crate::conditions;
+use crate::ctx::{Ctx, R};
+use crate::gc::Gc;
+use crate::stream::Stream;
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::os::fd::RawFd;
+
+/// Character encoding of a byte stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 (the default for files and terminals).
+    Utf8,
+    /// ISO-8859-1: one byte per character (LispWorks base-char sockets).
+    Latin1,
+}
+
+/// Where a byte stream's bytes come from and go to.
+pub trait ByteIo {
+    /// Read some bytes: Some(n) (0 at end of file), or None if the call
+    /// would block.
+    fn try_read(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>>;
+    /// Write some bytes: Some(n), or None if the call would block.
+    fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>>;
+    /// Release the resource.
+    fn close(&mut self) {}
+    /// The descriptor to wait on when a call would block.
+    fn fd(&self) -> Option<RawFd> {
+        None
+    }
+    /// Read timeout in seconds, if any.
+    fn read_timeout(&self) -> Option<f64> {
+        None
+    }
+    /// Write timeout in seconds, if any.
+    fn write_timeout(&self) -> Option<f64> {
+        None
+    }
+    /// A description for error messages.
+    fn describe(&self) -> String;
+    /// Seek (files only): returns the new position.
+    fn seek(&mut self, _pos: Option<u64>) -> Option<u64> {
+        None
+    }
+    /// Length (files only).
+    fn length(&self) -> Option<u64> {
+        None
+    }
+    /// The object as `Any`, for modules that need their concrete type.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+}
+
+/// A file opened by OPEN.
+pub struct FileIo {
+    /// The file, None once closed.
+    pub file: Option<std::fs::File>,
+    /// The name.
+    pub name: String,
+}
+
+impl ByteIo for FileIo {
+    fn try_read(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        match &mut self.file {
+            Some(f) => f.read(buf).map(Some),
+            None => Ok(Some(0)),
+        }
+    }
+    fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>> {
+        match &mut self.file {
+            Some(f) => f.write(buf).map(Some),
+            None => Err(std::io::Error::other("file is closed")),
+        }
+    }
+    fn close(&mut self) {
+        self.file = None;
+    }
+    fn describe(&self) -> String {
+        format!("file {}", self.name)
+    }
+    fn seek(&mut self, pos: Option<u64>) -> Option<u64> {
+        use std::io::Seek;
+        let f = self.file.as_mut()?;
+        match pos {
+            Some(p) => f.seek(std::io::SeekFrom::Start(p)).ok(),
+            None => f.stream_position().ok(),
+        }
+    }
+    fn length(&self) -> Option<u64> {
+        self.file.as_ref()?.metadata().ok().map(|m| m.len())
+    }
+}
+
+/// The process's standard input, output or error.
+pub struct StdIo {
+    /// 0, 1 or 2.
+    pub fd: RawFd,
+}
+
+impl ByteIo for StdIo {
+    fn try_read(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        std::io::stdin().lock().read(buf).map(Some)
+    }
+    fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>> {
+        let r = if self.fd == 2 {
+            std::io::stderr().lock().write(buf)
+        } else {
+            std::io::stdout().lock().write(buf)
+        };
+        match r {
+            Ok(n) => Ok(Some(n)),
+            // A closed pipe on stdout: drop the output quietly.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Some(buf.len())),
+            Err(e) => Err(e),
+        }
+    }
+    fn fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+    fn describe(&self) -> String {
+        match self.fd {
+            0 => "standard input".into(),
+            1 => "standard output".into(),
+            _ => "standard error".into(),
+        }
+    }
+}
+
+thread_local! {
+    static STANDARD: RefCell<Vec<Gc<Stream>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Remember a standard stream, so it is flushed at exit.
+pub fn register_standard(s: &Gc<Stream>) {
+    STANDARD.with(|v| v.borrow_mut().push(s.clone()));
+}
+
+/// The registered standard streams.
+pub fn standard_streams() -> Vec<Gc<Stream>> {
+    STANDARD.with(|v| v.borrow().clone())
+}
+
+fn io_error(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, op: &str, e: std::io::Error) -> crate::ctx::Exit {
+    let what = io.borrow().describe();
+    conditions::io_error(ctx, op, &what, e)
+}
+
+/// Read at least one byte (or learn of end of file), parking the process
+/// while the source would block.
+pub fn read_some(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, buf: &mut [u8]) -> R<usize> {
+    loop {
+        let r = io.borrow_mut().try_read(buf);
+        match r {
+            Ok(Some(n)) => return Ok(n),
+            Ok(None) => {
+                let (fd, timeout) = {
+                    let b = io.borrow();
+                    (b.fd(), b.read_timeout())
+                };
+                let Some(fd) = fd else { continue };
+                if !crate::mp::wait_fd(ctx, fd, true, timeout)? {
+                    let what = io.borrow().describe();
+                    return Err(conditions::timeout_error(ctx, "read", &what, timeout.unwrap_or(0.0)));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_error(ctx, io, "read", e)),
+        }
+    }
+}
+
+/// Write all bytes, parking the process while the sink would block.
+pub fn write_all(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, mut data: &[u8]) -> R<()> {
+    while !data.is_empty() {
+        let r = io.borrow_mut().try_write(data);
+        match r {
+            Ok(Some(0)) => {
+                return Err(io_error(ctx, io, "write", std::io::Error::from(std::io::ErrorKind::WriteZero)))
+            }
+            Ok(Some(n)) => data = &data[n..],
+            Ok(None) => {
+                let (fd, timeout) = {
+                    let b = io.borrow();
+                    (b.fd(), b.write_timeout())
+                };
+                let Some(fd) = fd else { continue };
+                if !crate::mp::wait_fd(ctx, fd, false, timeout)? {
+                    let what = io.borrow().describe();
+                    return Err(conditions::timeout_error(ctx, "write", &what, timeout.unwrap_or(0.0)));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_error(ctx, io, "write", e)),
+        }
+    }
+    Ok(())
+}
+
+/// Whether the source has input (or end of file) ready now.
+pub fn poll_readable(_ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>) -> R<bool> {
+    let fd = io.borrow().fd().unwrap_or(-1);
+    if fd < 0 {
+        // Blocking sources (files) are always "ready".
+        return Ok(true);
+    }
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    Ok(n > 0)
+}

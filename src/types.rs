@@ -1,0 +1,454 @@
+//! The type system: TYPEP over type specifiers, TYPE-OF as SBCL reports
+//! it, a practical SUBTYPEP, and DEFTYPE expansion.
+
+use crate::array::ElemType;
+use crate::clos::{self, ClassKind};
+use crate::ctx::{Ctx, R};
+use crate::eval::apply;
+use crate::gc::Gc;
+use crate::number;
+use crate::symbol::Symbol;
+use crate::value::{list_from, Value, MOST_POSITIVE_FIXNUM};
+use crate::world::{intern_value, symbol_of, w};
+use std::cmp::Ordering;
+
+fn cl(name: &str) -> Value {
+    intern_value(name, &w().cl)
+}
+
+/// TYPE-OF, following SBCL's answers.
+pub fn type_of(v: &Value) -> Value {
+    match v {
+        Value::Nil => cl("NULL"),
+        Value::Fixnum(n) => {
+            if *n == 0 || *n == 1 {
+                cl("BIT")
+            } else if *n > 1 {
+                list_from([cl("INTEGER"), Value::Fixnum(0), Value::Fixnum(MOST_POSITIVE_FIXNUM)])
+            } else {
+                cl("FIXNUM")
+            }
+        }
+        Value::Bignum(b) => {
+            use num_traits::Signed;
+            if b.is_positive() {
+                list_from([cl("INTEGER"), Value::bigint(BigIntOne::fixnum_limit())])
+            } else {
+                cl("BIGNUM")
+            }
+        }
+        Value::Ratio(_) => cl("RATIO"),
+        Value::Single(_) => cl("SINGLE-FLOAT"),
+        Value::Double(_) => cl("DOUBLE-FLOAT"),
+        Value::Complex(c) => {
+            let part = match &c.re {
+                Value::Single(_) => cl("SINGLE-FLOAT"),
+                Value::Double(_) => cl("DOUBLE-FLOAT"),
+                _ => cl("RATIONAL"),
+            };
+            list_from([cl("COMPLEX"), part])
+        }
+        Value::Char(c) => {
+            if crate::chars::is_standard(*c) {
+                cl("STANDARD-CHAR")
+            } else if (*c as u32) < 128 {
+                cl("BASE-CHAR")
+            } else {
+                cl("EXTENDED-CHAR")
+            }
+        }
+        Value::Symbol(s) => {
+            if Gc::ptr_eq(s, &w().s.t) {
+                cl("BOOLEAN")
+            } else if s.home_is(&w().keyword) {
+                cl("KEYWORD")
+            } else {
+                cl("SYMBOL")
+            }
+        }
+        Value::Cons(_) => cl("CONS"),
+        Value::Array(a) => {
+            let dims: Vec<Value> = a.dimensions().iter().map(|d| Value::Fixnum(*d as i64)).collect();
+            let et = crate::reader::read_type_spec(a.elt.spec());
+            if a.is_simple() {
+                if a.is_vector() && a.elt == ElemType::T {
+                    return list_from([cl("SIMPLE-VECTOR"), dims[0].clone()]);
+                }
+                if a.is_bit_vector() {
+                    return list_from([cl("SIMPLE-BIT-VECTOR"), dims[0].clone()]);
+                }
+                list_from([cl("SIMPLE-ARRAY"), et, list_from(dims)])
+            } else if a.is_vector() {
+                list_from([cl("VECTOR"), et, dims[0].clone()])
+            } else {
+                list_from([cl("ARRAY"), et, list_from(dims)])
+            }
+        }
+        Value::Function(f) => match &f.kind {
+            crate::function::FnKind::Generic(_) => cl("STANDARD-GENERIC-FUNCTION"),
+            _ => cl("COMPILED-FUNCTION"),
+        },
+        Value::HashTable(_) => cl("HASH-TABLE"),
+        Value::Package(_) => cl("PACKAGE"),
+        Value::Stream(s) => intern_value(s.type_name, &w().ext),
+        Value::Instance(i) => i.class().name(),
+        Value::Class(c) => clos::class_of(&Value::Class(c.clone())).name(),
+        Value::Foreign(f) => match f.obj.class() {
+            Some(c) => c.name(),
+            None => intern_value(f.obj.type_name(), &w().ext),
+        },
+        Value::Unbound | Value::Cell(_) => cl("T"),
+    }
+}
+
+struct BigIntOne;
+impl BigIntOne {
+    fn fixnum_limit() -> num_bigint::BigInt {
+        num_bigint::BigInt::from(MOST_POSITIVE_FIXNUM) + 1
+    }
+}
+
+/// Describe what kind of sequence `v` is, for error messages.
+pub fn describe_sequence_kind(v: &Value) -> String {
+    match v {
+        Value::Array(a) if a.is_string() => "string".into(),
+        Value::Array(a) if a.is_vector() => "vector".into(),
+        Value::Array(_) => "array".into(),
+        Value::Cons(_) | Value::Nil => "list".into(),
+        _ => crate::printer::prin1_string(v),
+    }
+}
+
+fn sym_is(s: &Gc<Symbol>, name: &str) -> bool {
+    s.name() == name && s.home_is(&w().cl)
+}
+
+fn bound_ok(v: &Value, lo: &Value, hi: &Value) -> bool {
+    let lo_ok = match lo {
+        Value::Symbol(s) if s.name() == "*" => true,
+        Value::Nil => true,
+        Value::Cons(c) => number::compare(v, &c.car()) == Some(Ordering::Greater),
+        b => matches!(number::compare(v, b), Some(Ordering::Greater | Ordering::Equal)),
+    };
+    let hi_ok = match hi {
+        Value::Symbol(s) if s.name() == "*" => true,
+        Value::Nil => true,
+        Value::Cons(c) => number::compare(v, &c.car()) == Some(Ordering::Less),
+        b => matches!(number::compare(v, b), Some(Ordering::Less | Ordering::Equal)),
+    };
+    lo_ok && hi_ok
+}
+
+fn star() -> Value {
+    cl("*")
+}
+
+fn is_star(v: &Value) -> bool {
+    matches!(v, Value::Symbol(s) if s.name() == "*")
+}
+
+fn elem_type_matches(a: &crate::array::Array, spec: &Value) -> bool {
+    if is_star(spec) {
+        return true;
+    }
+    let want = upgraded_element_type(spec);
+    match (a.elt, want) {
+        (ElemType::BaseChar, ElemType::Character) | (ElemType::Character, ElemType::BaseChar) => true,
+        (x, y) => x == y,
+    }
+}
+
+/// The storage type an element type specifier upgrades to.
+pub fn upgraded_element_type(spec: &Value) -> ElemType {
+    match spec {
+        Value::Symbol(s) => match s.name() {
+            "CHARACTER" | "STANDARD-CHAR" | "EXTENDED-CHAR" => ElemType::Character,
+            "BASE-CHAR" => ElemType::BaseChar,
+            "BIT" => ElemType::Bit,
+            "FIXNUM" => ElemType::Fixnum,
+            "SINGLE-FLOAT" | "SHORT-FLOAT" => ElemType::Single,
+            "DOUBLE-FLOAT" | "LONG-FLOAT" => ElemType::Double,
+            _ => ElemType::T,
+        },
+        Value::Cons(_) => {
+            let head = spec.first();
+            let n = spec.second().as_fixnum().unwrap_or(0);
+            match &head {
+                Value::Symbol(s) if s.name() == "UNSIGNED-BYTE" => match n {
+                    1 => ElemType::Bit,
+                    2..=8 => ElemType::U8,
+                    9..=16 => ElemType::U16,
+                    17..=32 => ElemType::U32,
+                    33..=64 => ElemType::U64,
+                    _ => ElemType::T,
+                },
+                Value::Symbol(s) if s.name() == "SIGNED-BYTE" => match n {
+                    1..=8 => ElemType::I8,
+                    9..=16 => ElemType::I16,
+                    17..=32 => ElemType::I32,
+                    33..=64 => ElemType::I64,
+                    _ => ElemType::T,
+                },
+                Value::Symbol(s) if s.name() == "MOD" => {
+                    let m = spec.second().as_fixnum().unwrap_or(i64::MAX);
+                    if m <= 2 {
+                        ElemType::Bit
+                    } else if m <= 256 {
+                        ElemType::U8
+                    } else if m <= 65536 {
+                        ElemType::U16
+                    } else {
+                        ElemType::T
+                    }
+                }
+                Value::Symbol(s) if s.name() == "INTEGER" => {
+                    let lo = spec.second().as_fixnum();
+                    let hi = spec.third().as_fixnum();
+                    match (lo, hi) {
+                        (Some(0), Some(1)) => ElemType::Bit,
+                        (Some(l), Some(h)) if l >= 0 && h < 256 => ElemType::U8,
+                        (Some(l), Some(h)) if l >= -128 && h < 128 => ElemType::I8,
+                        _ => ElemType::T,
+                    }
+                }
+                _ => ElemType::T,
+            }
+        }
+        _ => ElemType::T,
+    }
+}
+
+fn dims_match(a: &crate::array::Array, spec: &Value) -> bool {
+    if is_star(spec) || spec.is_nil() && a.rank() == 0 {
+        return true;
+    }
+    if let Value::Fixnum(rank) = spec {
+        return a.rank() == *rank as usize;
+    }
+    let want: Vec<Value> = spec.list_to_vec();
+    let have = a.dimensions();
+    want.len() == have.len() && want.iter().zip(have.iter()).all(|(w, h)| is_star(w) || w.as_fixnum() == Some(*h as i64))
+}
+
+/// Whether `v` is of type `spec`.
+pub fn typep(ctx: &mut Ctx, v: &Value, spec: &Value) -> R<bool> {
+    match spec {
+        Value::Nil => Ok(false),
+        Value::Symbol(s) => typep_symbol(ctx, v, s),
+        Value::Class(c) => Ok(clos::class_of(v).is_subclass_of(c)),
+        Value::Cons(_) => typep_compound(ctx, v, spec),
+        _ => Err(crate::conditions::simple_error(
+            ctx,
+            format!("bad type specifier: {}", crate::printer::prin1_string(spec)),
+        )),
+    }
+}
+
+fn typep_symbol(ctx: &mut Ctx, v: &Value, s: &Gc<Symbol>) -> R<bool> {
+    if s.home_is(&w().cl) {
+        let r = match s.name() {
+            "T" => Some(true),
+            "NIL" => Some(false),
+            "ATOM" => Some(!v.is_cons()),
+            "LIST" => Some(v.is_list()),
+            "CONS" => Some(v.is_cons()),
+            "NULL" => Some(v.is_nil()),
+            "SYMBOL" => Some(v.is_symbol()),
+            "KEYWORD" => Some(matches!(v, Value::Symbol(s) if s.home_is(&w().keyword))),
+            "BOOLEAN" => Some(v.is_nil() || matches!(v, Value::Symbol(x) if Gc::ptr_eq(x, &w().s.t))),
+            "NUMBER" => Some(v.is_number()),
+            "REAL" => Some(v.is_real()),
+            "RATIONAL" => Some(matches!(v, Value::Fixnum(_) | Value::Bignum(_) | Value::Ratio(_))),
+            "INTEGER" => Some(v.is_integer()),
+            "FIXNUM" => Some(matches!(v, Value::Fixnum(_))),
+            "BIGNUM" => Some(matches!(v, Value::Bignum(_))),
+            "BIT" => Some(matches!(v, Value::Fixnum(0 | 1))),
+            "RATIO" => Some(matches!(v, Value::Ratio(_))),
+            "FLOAT" => Some(matches!(v, Value::Single(_) | Value::Double(_))),
+            "SINGLE-FLOAT" | "SHORT-FLOAT" => Some(matches!(v, Value::Single(_))),
+            "DOUBLE-FLOAT" | "LONG-FLOAT" => Some(matches!(v, Value::Double(_))),
+            "COMPLEX" => Some(matches!(v, Value::Complex(_))),
+            "CHARACTER" => Some(matches!(v, Value::Char(_))),
+            "BASE-CHAR" => Some(matches!(v, Value::Char(c) if (*c as u32) < 128)),
+            "STANDARD-CHAR" => Some(matches!(v, Value::Char(c) if crate::chars::is_standard(*c))),
+            "EXTENDED-CHAR" => Some(matches!(v, Value::Char(c) if (*c as u32) >= 128)),
+            "STRING" | "BASE-STRING" => Some(v.is_string()),
+            "SIMPLE-STRING" | "SIMPLE-BASE-STRING" => Some(matches!(v, Value::Array(a) if a.is_string() && a.is_simple())),
+            "VECTOR" => Some(matches!(v, Value::Array(a) if a.is_vector())),
+            "SIMPLE-VECTOR" => Some(matches!(v, Value::Array(a) if a.is_vector() && a.is_simple() && a.elt == ElemType::T)),
+            "BIT-VECTOR" => Some(matches!(v, Value::Array(a) if a.is_bit_vector())),
+            "SIMPLE-BIT-VECTOR" => Some(matches!(v, Value::Array(a) if a.is_bit_vector() && a.is_simple())),
+            "ARRAY" => Some(matches!(v, Value::Array(_))),
+            "SIMPLE-ARRAY" => Some(matches!(v, Value::Array(a) if a.is_simple())),
+            "SEQUENCE" => Some(v.is_list() || matches!(v, Value::Array(a) if a.is_vector())),
+            "FUNCTION" | "COMPILED-FUNCTION" => Some(matches!(v, Value::Function(_))),
+            "GENERIC-FUNCTION" | "STANDARD-GENERIC-FUNCTION" => {
+                Some(matches!(v, Value::Function(f) if matches!(f.kind, crate::function::FnKind::Generic(_))))
+            }
+            "HASH-TABLE" => Some(matches!(v, Value::HashTable(_))),
+            "PACKAGE" => Some(matches!(v, Value::Package(_))),
+            "STREAM" => Some(matches!(v, Value::Stream(_))),
+            "PATHNAME" | "LOGICAL-PATHNAME" => Some(crate::pathname::pathname_of(v).is_some()),
+            "STRUCTURE-OBJECT" => Some(matches!(v, Value::Instance(i) if i.class().kind == ClassKind::Structure)),
+            "STANDARD-OBJECT" => Some(matches!(v, Value::Instance(i) if i.class().kind == ClassKind::Standard) || matches!(v, Value::Class(_))),
+            "CLASS" => Some(matches!(v, Value::Class(_))),
+            _ => None,
+        };
+        if let Some(r) = r {
+            return Ok(r);
+        }
+    }
+    // DEFTYPE.
+    let exp = s.extra_field(|e| e.type_expander.clone());
+    if exp.truthy() {
+        let form = list_from([Value::Symbol(s.clone())]);
+        let expanded = apply(ctx, &exp, &[form, Value::Nil])?;
+        return typep(ctx, v, &expanded);
+    }
+    if let Some(c) = clos::find_class(&Value::Symbol(s.clone())) {
+        return Ok(clos::class_of(v).is_subclass_of(&c));
+    }
+    Err(crate::conditions::simple_error(
+        ctx,
+        format!("unknown type specifier: {}", s.name()),
+    ))
+}
+
+fn typep_compound(ctx: &mut Ctx, v: &Value, spec: &Value) -> R<bool> {
+    let head = spec.first();
+    let args = spec.rest();
+    let Value::Symbol(h) = &head else {
+        return Err(crate::conditions::simple_error(
+            ctx,
+            format!("bad type specifier: {}", crate::printer::prin1_string(spec)),
+        ));
+    };
+    let a1 = args.first();
+    let a2 = args.second();
+    let or_star = |x: Value| if x.is_nil() && !args.is_cons() { star() } else { x };
+    if h.home_is(&w().cl) {
+        match h.name() {
+            "AND" => {
+                for t in args.iter() {
+                    if !typep(ctx, v, &t)? {
+                        return Ok(false);
+                    }
+                }
+                return Ok(true);
+            }
+            "OR" => {
+                for t in args.iter() {
+                    if typep(ctx, v, &t)? {
+                        return Ok(true);
+                    }
+                }
+                return Ok(false);
+            }
+            "NOT" => return Ok(!typep(ctx, v, &a1)?),
+            "MEMBER" => return Ok(args.iter().any(|x| x.eql(v))),
+            "EQL" => return Ok(a1.eql(v)),
+            "SATISFIES" => return Ok(apply(ctx, &a1, std::slice::from_ref(v))?.truthy()),
+            "VALUES" => return typep(ctx, v, &a1),
+            "INTEGER" => return Ok(v.is_integer() && bound_ok(v, &or_star(a1), &or_star(a2))),
+            "RATIONAL" => return Ok(matches!(v, Value::Fixnum(_) | Value::Bignum(_) | Value::Ratio(_)) && bound_ok(v, &a1, &a2)),
+            "REAL" => return Ok(v.is_real() && bound_ok(v, &a1, &a2)),
+            "FLOAT" => return Ok(matches!(v, Value::Single(_) | Value::Double(_)) && bound_ok(v, &a1, &a2)),
+            "SINGLE-FLOAT" | "SHORT-FLOAT" => return Ok(matches!(v, Value::Single(_)) && bound_ok(v, &a1, &a2)),
+            "DOUBLE-FLOAT" | "LONG-FLOAT" => return Ok(matches!(v, Value::Double(_)) && bound_ok(v, &a1, &a2)),
+            "MOD" => {
+                return Ok(v.is_integer()
+                    && bound_ok(v, &Value::Fixnum(0), &Value::Nil)
+                    && number::compare(v, &a1) == Some(Ordering::Less))
+            }
+            "UNSIGNED-BYTE" => {
+                if !v.is_integer() || number::signum_real(v) == Some(-1) {
+                    return Ok(false);
+                }
+                if is_star(&a1) || a1.is_nil() {
+                    return Ok(true);
+                }
+                let bits = number::to_bigint(v).map(|b| b.bits()).unwrap_or(0);
+                return Ok(bits <= a1.as_fixnum().unwrap_or(0) as u64);
+            }
+            "SIGNED-BYTE" => {
+                if !v.is_integer() {
+                    return Ok(false);
+                }
+                if is_star(&a1) || a1.is_nil() {
+                    return Ok(true);
+                }
+                let n = a1.as_fixnum().unwrap_or(0) as u32;
+                let b = number::to_bigint(v).unwrap();
+                let lim = num_bigint::BigInt::from(1) << (n.saturating_sub(1));
+                return Ok(b < lim && b >= -lim);
+            }
+            "COMPLEX" => return Ok(matches!(v, Value::Complex(_))),
+            "CONS" => {
+                return Ok(match v {
+                    Value::Cons(c) => {
+                        (is_star(&a1) || a1.is_nil() && !args.is_cons() || typep(ctx, &c.car(), &a1)?)
+                            && (is_star(&a2) || !args.rest().is_cons() || typep(ctx, &c.cdr(), &a2)?)
+                    }
+                    _ => false,
+                })
+            }
+            "ARRAY" | "SIMPLE-ARRAY" => {
+                return Ok(match v {
+                    Value::Array(a) => {
+                        (h.name() == "ARRAY" || a.is_simple())
+                            && (!args.is_cons() || elem_type_matches(a, &a1))
+                            && (!args.rest().is_cons() || dims_match(a, &a2))
+                    }
+                    _ => false,
+                })
+            }
+            "VECTOR" | "SIMPLE-VECTOR" => {
+                return Ok(match v {
+                    Value::Array(a) if a.is_vector() => {
+                        if h.name() == "SIMPLE-VECTOR" {
+                            a.is_simple() && a.elt == ElemType::T && (is_star(&a1) || !args.is_cons() || a1.as_fixnum() == Some(a.len() as i64))
+                        } else {
+                            (!args.is_cons() || elem_type_matches(a, &a1))
+                                && (!args.rest().is_cons() || is_star(&a2) || a2.as_fixnum() == Some(a.len() as i64))
+                        }
+                    }
+                    _ => false,
+                })
+            }
+            "STRING" | "SIMPLE-STRING" | "BASE-STRING" | "SIMPLE-BASE-STRING" | "BIT-VECTOR" | "SIMPLE-BIT-VECTOR" => {
+                let base = Value::Symbol(h.clone());
+                if !typep(ctx, v, &base)? {
+                    return Ok(false);
+                }
+                let Value::Array(a) = v else { return Ok(false) };
+                return Ok(is_star(&a1) || !args.is_cons() || a1.as_fixnum() == Some(a.len() as i64));
+            }
+            "FUNCTION" => return Ok(matches!(v, Value::Function(_))),
+            _ => {}
+        }
+    }
+    let exp = h.extra_field(|e| e.type_expander.clone());
+    if exp.truthy() {
+        let expanded = apply(ctx, &exp, &[spec.clone(), Value::Nil])?;
+        return typep(ctx, v, &expanded);
+    }
+    Err(crate::conditions::simple_error(
+        ctx,
+        format!("unknown type specifier: {}", crate::printer::prin1_string(spec)),
+    ))
+}
+
+/// Expand DEFTYPE definitions at the head of a specifier, once.
+pub fn expand_deftype(ctx: &mut Ctx, spec: &Value) -> R<Option<Value>> {
+    let head = match spec {
+        Value::Cons(_) => spec.first(),
+        other => other.clone(),
+    };
+    let Some(s) = symbol_of(&head) else { return Ok(None) };
+    let exp = s.extra_field(|e| e.type_expander.clone());
+    if exp.is_nil() {
+        return Ok(None);
+    }
+    let form = if spec.is_cons() { spec.clone() } else { list_from([spec.clone()]) };
+    Ok(Some(apply(ctx, &exp, &[form, Value::Nil])?))
+}
