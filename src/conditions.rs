@@ -192,7 +192,7 @@ pub fn signal(ctx: &mut Ctx, cond: &Value) -> R<()> {
             HandlerKind::Case { target, clause } => {
                 ctx.exit_values = vec![cond.clone()];
                 ctx.exit_tag = clause;
-                return Err(Exit::To(target));
+                return Err(Exit::to(target));
             }
             HandlerKind::Bind(func) => {
                 // While the handler runs, its cluster and everything
@@ -237,7 +237,7 @@ pub fn invoke_debugger(ctx: &mut Ctx, cond: Value) -> Exit {
     }
     report_unhandled(ctx, &cond);
     ctx.quit_code = 1;
-    Exit::Quit
+    Exit::QUIT
 }
 
 /// The report text of a condition (what PRINC shows).
@@ -281,7 +281,7 @@ pub fn report_string(ctx: &mut Ctx, cond: &Value) -> R<String> {
         return Ok(format!("The variable {} is unbound.", prin1_string(&slot(cond, "NAME"))));
     }
     if is("UNDEFINED-FUNCTION") {
-        return Ok(format!("The function {} is undefined.", prin1_string(&slot(cond, "NAME"))));
+        return Ok(format!("The function {} is undefined.", crate::printer::prin1_with_prefix(&slot(cond, "NAME"))));
     }
     if is("UNBOUND-SLOT") {
         return Ok(format!(
@@ -445,7 +445,7 @@ pub fn invoke(ctx: &mut Ctx, r: &Restart, args: Vec<Value>) -> R {
         RestartAction::Unwind { target, clause } => {
             ctx.exit_values = args;
             ctx.exit_tag = *clause;
-            Err(Exit::To(*target))
+            Err(Exit::to(*target))
         }
     }
 }
@@ -495,7 +495,7 @@ pub fn with_restarts(
     ctx.restarts.truncate(mark.restarts);
     match r {
         Ok(v) => Ok(Ok(v)),
-        Err(Exit::To(x)) if x == target => {
+        Err(e) if e.is_to(target) => {
             mark.restore(ctx);
             let args = std::mem::take(&mut ctx.exit_values);
             Ok(Err((ctx.exit_tag, args)))

@@ -12,16 +12,38 @@ use crate::value::Value;
 use crate::world::w;
 use std::rc::Rc;
 
-/// A non-local transfer of control in progress.
+/// A non-local transfer of control in progress: unwinding to the frame
+/// with a given id (values travel in [`Ctx::exit_values`], a GO label or
+/// clause index in [`Ctx::exit_tag`]), or one of the two reserved ids
+/// [`Exit::KILL`] and [`Exit::QUIT`].
+///
+/// A plain `u64` newtype keeps `Result<Value, Exit>` at 16 bytes, so
+/// evaluation results come back in registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// Unwind to the frame with this id; values travel in
-    /// [`Ctx::exit_values`], a GO label or clause index in [`Ctx::exit_tag`].
-    To(u64),
+pub struct Exit(u64);
+
+impl Exit {
     /// The process was killed: unwind everything, running cleanups.
-    Kill,
+    pub const KILL: Exit = Exit(1);
     /// The program is exiting: unwind everything, running cleanups.
-    Quit,
+    pub const QUIT: Exit = Exit(2);
+
+    /// Unwind to the frame with id `id` (ids start above the reserved ones).
+    #[inline]
+    pub fn to(id: u64) -> Exit {
+        Exit(id)
+    }
+
+    /// Whether this exit targets frame `id`.
+    #[inline]
+    pub fn is_to(&self, id: u64) -> bool {
+        self.0 == id
+    }
+
+    /// Whether this is a transfer to a frame (not a kill or quit).
+    pub fn is_transfer(&self) -> bool {
+        self.0 > 2
+    }
 }
 
 /// Result of evaluating Lisp code.

@@ -199,13 +199,13 @@ impl Node {
                 let id = target_id(ctx, fr, &r.target, "RETURN-FROM", &r.name)?;
                 let v = r.value.eval(ctx, fr)?;
                 ctx.exit_values = ctx.take_values(v);
-                Err(Exit::To(id))
+                Err(Exit::to(id))
             }
             Node::Tagbody(t) => eval_tagbody(ctx, fr, t),
             Node::Go(g) => {
                 let id = target_id(ctx, fr, &g.target, "GO", &g.tag)?;
                 ctx.exit_tag = g.label;
-                Err(Exit::To(id))
+                Err(Exit::to(id))
             }
             Node::Catch(b) => {
                 let tag = b.0.eval(ctx, fr)?;
@@ -215,7 +215,7 @@ impl Node {
                 let r = b.1.eval(ctx, fr);
                 ctx.catches.truncate(mark.catches);
                 match r {
-                    Err(Exit::To(x)) if x == id => {
+                    Err(e) if e.is_to(id) => {
                         mark.restore(ctx);
                         Ok(exit_result(ctx))
                     }
@@ -236,7 +236,7 @@ impl Node {
                 };
                 let v = b.1.eval(ctx, fr)?;
                 ctx.exit_values = ctx.take_values(v);
-                Err(Exit::To(id))
+                Err(Exit::to(id))
             }
             Node::UnwindProtect(b) => eval_unwind_protect(ctx, fr, &b.0, &b.1),
             Node::MvCall(b) => {
@@ -361,23 +361,30 @@ fn op1(ctx: &mut Ctx, op: Op1, v: Value) -> R {
     }
 }
 
+#[inline(always)]
 fn op2(ctx: &mut Ctx, op: Op2, x: Value, y: Value) -> R {
     if let (Value::Fixnum(a), Value::Fixnum(b)) = (&x, &y) {
         let (a, b) = (*a, *b);
-        return Ok(match op {
-            Op2::Add => Value::int(a + b),
-            Op2::Sub => Value::int(a - b),
-            Op2::Mul => match a.checked_mul(b) {
-                Some(p) => Value::int(p),
-                None => return number::mul(ctx, &x, &y),
-            },
-            Op2::Lt => Value::bool(a < b),
-            Op2::Gt => Value::bool(a > b),
-            Op2::Le => Value::bool(a <= b),
-            Op2::Ge => Value::bool(a >= b),
-            Op2::NumEq | Op2::Eq | Op2::Eql => Value::bool(a == b),
-            Op2::Cons => Value::cons(x, y),
-        });
+        match op {
+            Op2::Add => return Ok(Value::int(a + b)),
+            Op2::Sub => return Ok(Value::int(a - b)),
+            Op2::Lt => return Ok(Value::bool(a < b)),
+            Op2::Gt => return Ok(Value::bool(a > b)),
+            Op2::Le => return Ok(Value::bool(a <= b)),
+            Op2::Ge => return Ok(Value::bool(a >= b)),
+            Op2::NumEq | Op2::Eq | Op2::Eql => return Ok(Value::bool(a == b)),
+            _ => {}
+        }
+    }
+    op2_slow(ctx, op, x, y)
+}
+
+#[inline(never)]
+fn op2_slow(ctx: &mut Ctx, op: Op2, x: Value, y: Value) -> R {
+    if let (Value::Fixnum(a), Value::Fixnum(b), Op2::Mul) = (&x, &y, op) {
+        if let Some(p) = a.checked_mul(*b) {
+            return Ok(Value::int(p));
+        }
     }
     match op {
         Op2::Add => number::add(ctx, &x, &y),
@@ -459,7 +466,7 @@ fn eval_block(ctx: &mut Ctx, fr: &Frame, b: &Block) -> R {
         ctx.live_exits.truncate(mark.live_exits);
     }
     match r {
-        Err(Exit::To(x)) if x == b.id || Some(x) == dyn_id => {
+        Err(e) if e.is_to(b.id) || dyn_id.is_some_and(|d| e.is_to(d)) => {
             mark.restore(ctx);
             Ok(exit_result(ctx))
         }
@@ -485,7 +492,7 @@ fn eval_tagbody(ctx: &mut Ctx, fr: &Frame, t: &Tagbody) -> R {
         }
         match t.stmts[pc].eval(ctx, fr) {
             Ok(_) => pc += 1,
-            Err(Exit::To(x)) if x == t.id || Some(x) == dyn_id => {
+            Err(e) if e.is_to(t.id) || dyn_id.is_some_and(|d| e.is_to(d)) => {
                 mark.restore(ctx);
                 if dyn_id.is_some() {
                     ctx.live_exits.push(dyn_id.unwrap());
@@ -547,7 +554,7 @@ fn eval_handler_case(ctx: &mut Ctx, fr: &Frame, c: &CaseForm) -> R {
             }
             None => Ok(v),
         },
-        Err(Exit::To(x)) if x == id => {
+        Err(e) if e.is_to(id) => {
             mark.restore(ctx);
             let clause = ctx.exit_tag;
             let cond = std::mem::take(&mut ctx.exit_values);
@@ -589,7 +596,7 @@ fn eval_restart_case(ctx: &mut Ctx, fr: &Frame, c: &CaseForm) -> R {
     let r = c.body.eval(ctx, fr);
     ctx.restarts.truncate(mark.restarts);
     match r {
-        Err(Exit::To(x)) if x == id => {
+        Err(e) if e.is_to(id) => {
             mark.restore(ctx);
             let clause = ctx.exit_tag;
             let args = std::mem::take(&mut ctx.exit_values);
@@ -747,7 +754,13 @@ fn check_arity(ctx: &mut Ctx, sig: &crate::function::Sig, n: usize, f: &Value) -
 
 /// Call a builtin with evaluated arguments.
 pub fn call_builtin(ctx: &mut Ctx, b: &'static Builtin, args: &[Value], loc: Loc) -> R {
-    if args.len() < b.sig.req as usize || b.sig.max().is_some_and(|m| args.len() > m) {
+    // Macro expanders take (form env); their lambda list describes the form.
+    let bad_arity = if b.kind == crate::function::Kind::Macro {
+        args.is_empty() || args.len() > 2
+    } else {
+        args.len() < b.sig.req as usize || b.sig.max().is_some_and(|m| args.len() > m)
+    };
+    if bad_arity {
         let f = crate::builtins::builtin_function(b);
         return Err(conditions::arity_error(ctx, &f, args.len()));
     }
@@ -756,7 +769,7 @@ pub fn call_builtin(ctx: &mut Ctx, b: &'static Builtin, args: &[Value], loc: Loc
         func: FrameFn::Builtin(b),
         loc,
     });
-    let r = if b.sig.key && b.flags & RAW == 0 {
+    let r = if b.sig.key && b.flags & RAW == 0 && b.kind == crate::function::Kind::Function {
         match normalize_keys(ctx, b, args) {
             Ok(norm) => (b.f)(ctx, &norm),
             Err(e) => Err(e),
@@ -859,7 +872,9 @@ pub fn invoke_closure(
             if nargs != code.nreq as usize {
                 return Err(conditions::arity_error(ctx, fval, nargs));
             }
-            ctx.stack.resize(base + code.nslots as usize, Value::Nil);
+            if code.nslots as usize > nargs {
+                ctx.stack.resize(base + code.nslots as usize, Value::Nil);
+            }
         } else {
             let args: Args = ctx.stack.drain(base..).collect();
             ctx.stack.resize(base + code.nslots as usize, Value::Nil);

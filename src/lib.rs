@@ -20,6 +20,7 @@
 pub mod array;
 pub mod builtins;
 pub mod chars;
+pub mod cl_symbols;
 pub mod clos;
 pub mod compiler;
 pub mod conditions;
@@ -217,10 +218,12 @@ impl Interpreter {
     }
 
     fn to_error(&mut self, e: Exit) -> LispError {
-        let message = match e {
-            Exit::Quit => format!("exit with code {}", self.ctx.quit_code),
-            Exit::Kill => "process killed".into(),
-            Exit::To(_) => "non-local exit out of the evaluation".into(),
+        let message = if e == Exit::QUIT {
+            format!("exit with code {}", self.ctx.quit_code)
+        } else if e == Exit::KILL {
+            "process killed".into()
+        } else {
+            "non-local exit out of the evaluation".into()
         };
         LispError {
             message: self.ctx.last_error.take().unwrap_or(message),
@@ -238,7 +241,7 @@ impl Interpreter {
                 Value::Instance(i) => i.class().name_string(),
                 _ => "ERROR".into(),
             });
-            Exit::Quit
+            Exit::QUIT
         }));
         let r = f(&mut self.ctx);
         self.ctx.debugger = prev;

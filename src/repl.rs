@@ -22,9 +22,8 @@ fn exit_code(ctx: &mut Ctx, r: R<Value>) -> i32 {
     crate::stream::flush_standard(ctx);
     match r {
         Ok(_) => 0,
-        Err(Exit::Quit) => ctx.quit_code,
-        Err(Exit::Kill) => 1,
-        Err(Exit::To(_)) => 1,
+        Err(e) if e == Exit::QUIT => ctx.quit_code,
+        Err(_) => 1,
     }
 }
 
@@ -296,7 +295,7 @@ fn debugger(ed: Ed) -> Rc<dyn Fn(&mut Ctx, &Value) -> Exit> {
         ctx.debug_level -= 1;
         match result {
             Some(Err(e)) => e,
-            Some(Ok(_)) | None => Exit::Quit,
+            Some(Ok(_)) | None => Exit::QUIT,
         }
     })
 }
@@ -335,7 +334,7 @@ pub fn run_repl(lisp: &mut Interpreter) -> i32 {
         });
         match r {
             Ok(_) => {}
-            Err(Exit::Quit) => break ctx.quit_code,
+            Err(e) if e == Exit::QUIT => break ctx.quit_code,
             Err(_) => {}
         }
         *names.borrow_mut() = completion_names();

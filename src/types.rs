@@ -119,10 +119,6 @@ pub fn describe_sequence_kind(v: &Value) -> String {
     }
 }
 
-fn sym_is(s: &Gc<Symbol>, name: &str) -> bool {
-    s.name() == name && s.home_is(&w().cl)
-}
-
 fn bound_ok(v: &Value, lo: &Value, hi: &Value) -> bool {
     let lo_ok = match lo {
         Value::Symbol(s) if s.name() == "*" => true,
@@ -451,4 +447,375 @@ pub fn expand_deftype(ctx: &mut Ctx, spec: &Value) -> R<Option<Value>> {
     }
     let form = if spec.is_cons() { spec.clone() } else { list_from([spec.clone()]) };
     Ok(Some(apply(ctx, &exp, &[form, Value::Nil])?))
+}
+
+// ---------------------------------------------------------------------
+// SUBTYPEP
+
+/// Numeric kinds of range types, ordered so that containment is a table.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum NumKind {
+    Integer,
+    Rational,
+    Real,
+    Float,
+    Single,
+    Double,
+}
+
+impl NumKind {
+    fn within(self, other: NumKind) -> bool {
+        use NumKind::*;
+        self == other
+            || matches!(
+                (self, other),
+                (Integer, Rational) | (Integer, Real) | (Rational, Real) | (Single, Float) | (Double, Float) | (Single, Real) | (Double, Real) | (Float, Real)
+            )
+    }
+    fn class_name(self) -> &'static str {
+        match self {
+            NumKind::Integer => "INTEGER",
+            NumKind::Rational => "RATIONAL",
+            NumKind::Real => "REAL",
+            NumKind::Float => "FLOAT",
+            NumKind::Single => "SINGLE-FLOAT",
+            NumKind::Double => "DOUBLE-FLOAT",
+        }
+    }
+}
+
+/// One end of a numeric range; `None` is unbounded.
+#[derive(Clone)]
+struct Bound {
+    value: Value,
+    exclusive: bool,
+}
+
+/// A numeric range type such as `(INTEGER 0 9)` or `FIXNUM`.
+struct Range {
+    kind: NumKind,
+    lo: Option<Bound>,
+    hi: Option<Bound>,
+}
+
+fn parse_bound(v: &Value) -> Option<Bound> {
+    match v {
+        Value::Nil => None,
+        Value::Symbol(_) => None, // *
+        Value::Cons(_) => Some(Bound { value: v.first(), exclusive: true }),
+        other => Some(Bound { value: other.clone(), exclusive: false }),
+    }
+}
+
+fn fixnum_range(lo: Value, hi: Value) -> Range {
+    Range {
+        kind: NumKind::Integer,
+        lo: Some(Bound { value: lo, exclusive: false }),
+        hi: Some(Bound { value: hi, exclusive: false }),
+    }
+}
+
+fn pow2(n: i64) -> Value {
+    Value::bigint(num_bigint::BigInt::from(1) << n.clamp(0, 4096) as usize)
+}
+
+/// The range a numeric type specifier denotes, if it is one.
+fn as_range(spec: &Value) -> Option<Range> {
+    let (head, args) = match spec {
+        Value::Symbol(_) => (spec.clone(), Value::Nil),
+        Value::Cons(_) => (spec.first(), spec.rest()),
+        _ => return None,
+    };
+    let Value::Symbol(h) = &head else { return None };
+    if !h.home_is(&w().cl) {
+        return None;
+    }
+    let kind = match h.name() {
+        "INTEGER" => NumKind::Integer,
+        "RATIONAL" => NumKind::Rational,
+        "REAL" => NumKind::Real,
+        "FLOAT" => NumKind::Float,
+        "SINGLE-FLOAT" | "SHORT-FLOAT" => NumKind::Single,
+        "DOUBLE-FLOAT" | "LONG-FLOAT" => NumKind::Double,
+        "FIXNUM" => return Some(fixnum_range(Value::Fixnum(-MOST_POSITIVE_FIXNUM - 1), Value::Fixnum(MOST_POSITIVE_FIXNUM))),
+        "BIT" => return Some(fixnum_range(Value::Fixnum(0), Value::Fixnum(1))),
+        "MOD" => {
+            let n = args.first().as_fixnum()?;
+            return Some(fixnum_range(Value::Fixnum(0), Value::Fixnum(n - 1)));
+        }
+        "UNSIGNED-BYTE" => {
+            let lo = Some(Bound { value: Value::Fixnum(0), exclusive: false });
+            return Some(match args.first().as_fixnum() {
+                Some(n) => Range { kind: NumKind::Integer, lo, hi: Some(Bound { value: pow2(n), exclusive: true }) },
+                None => Range { kind: NumKind::Integer, lo, hi: None },
+            });
+        }
+        "SIGNED-BYTE" => {
+            return Some(match args.first().as_fixnum() {
+                Some(n) => {
+                    let m = pow2(n - 1);
+                    let neg = Value::bigint(-number::to_bigint(&m)?);
+                    Range {
+                        kind: NumKind::Integer,
+                        lo: Some(Bound { value: neg, exclusive: false }),
+                        hi: Some(Bound { value: m, exclusive: true }),
+                    }
+                }
+                None => Range { kind: NumKind::Integer, lo: None, hi: None },
+            });
+        }
+        _ => return None,
+    };
+    Some(Range { kind, lo: parse_bound(&args.first()), hi: parse_bound(&args.second()) })
+}
+
+/// Whether bound `inner` is at least as tight as `outer` on the low
+/// (`low` = true) or high side.
+fn bound_within(inner: &Option<Bound>, outer: &Option<Bound>, low: bool) -> bool {
+    let Some(o) = outer else { return true };
+    let Some(i) = inner else { return false };
+    match number::compare(&i.value, &o.value) {
+        Some(Ordering::Equal) => i.exclusive || !o.exclusive,
+        Some(Ordering::Greater) => low,
+        Some(Ordering::Less) => !low,
+        None => false,
+    }
+}
+
+fn range_within(a: &Range, b: &Range) -> bool {
+    a.kind.within(b.kind) && bound_within(&a.lo, &b.lo, true) && bound_within(&a.hi, &b.hi, false)
+}
+
+/// Standard type names that are not classes, with the types directly
+/// above them.
+const NAMED_SUBTYPES: &[(&str, &[&str])] = &[
+    ("SIMPLE-STRING", &["STRING", "SIMPLE-ARRAY"]),
+    ("BASE-STRING", &["STRING"]),
+    ("SIMPLE-BASE-STRING", &["SIMPLE-STRING", "BASE-STRING"]),
+    ("SIMPLE-VECTOR", &["VECTOR", "SIMPLE-ARRAY"]),
+    ("SIMPLE-BIT-VECTOR", &["BIT-VECTOR", "SIMPLE-ARRAY"]),
+    ("SIMPLE-ARRAY", &["ARRAY"]),
+    ("BASE-CHAR", &["CHARACTER"]),
+    ("STANDARD-CHAR", &["BASE-CHAR"]),
+    ("EXTENDED-CHAR", &["CHARACTER"]),
+    ("COMPILED-FUNCTION", &["FUNCTION"]),
+    ("BOOLEAN", &["SYMBOL"]),
+    ("SIGNED-BYTE", &["INTEGER"]),
+    ("UNSIGNED-BYTE", &["SIGNED-BYTE"]),
+];
+
+/// Whether the named type `a` is below the named type `b`, following
+/// classes and the table above. `None` when a name is unknown.
+fn named_within(a: &str, b: &str) -> Option<bool> {
+    if a == b || b == "T" {
+        return Some(true);
+    }
+    if let Some((_, ups)) = NAMED_SUBTYPES.iter().find(|(n, _)| *n == a) {
+        for up in *ups {
+            if named_within(up, b)? {
+                return Some(true);
+            }
+        }
+        return Some(false);
+    }
+    let ca = find_class(&cl(a))?;
+    if NAMED_SUBTYPES.iter().any(|(n, _)| *n == b) {
+        return Some(false);
+    }
+    let cb = find_class(&cl(b))?;
+    Some(ca.is_subclass_of(&cb))
+}
+
+fn find_class(name: &Value) -> Option<Gc<clos::Class>> {
+    clos::find_class(name)
+}
+
+/// The head name of a standard type specifier (`(VECTOR T 3)` → VECTOR),
+/// and whether it carried arguments that narrow it.
+fn head_name(spec: &Value) -> Option<(String, bool)> {
+    match spec {
+        Value::Symbol(s) if s.home_is(&w().cl) || find_class(spec).is_some() => Some((s.name().to_string(), false)),
+        Value::Cons(_) => match spec.first() {
+            Value::Symbol(s) if s.home_is(&w().cl) => {
+                let narrowed = spec.rest().iter().any(|x| !is_star(&x));
+                Some((s.name().to_string(), narrowed))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn compound_head(spec: &Value) -> Option<&'static str> {
+    let Value::Cons(_) = spec else { return None };
+    let Value::Symbol(h) = spec.first() else { return None };
+    if !h.home_is(&w().cl) {
+        return None;
+    }
+    ["AND", "OR", "NOT", "MEMBER", "EQL", "SATISFIES", "VALUES"]
+        .into_iter()
+        .find(|n| *n == h.name())
+}
+
+/// Fully expand DEFTYPEs and the abbreviations ATOM, NULL and BOOLEAN.
+fn expand_all(ctx: &mut Ctx, spec: &Value) -> R<Value> {
+    let mut s = spec.clone();
+    for _ in 0..64 {
+        match expand_deftype(ctx, &s)? {
+            Some(x) => s = x,
+            None => break,
+        }
+    }
+    if let Value::Symbol(sym) = &s {
+        if sym.home_is(&w().cl) {
+            match sym.name() {
+                "ATOM" => return Ok(list_from([cl("NOT"), cl("CONS")])),
+                "BOOLEAN" => return Ok(list_from([cl("MEMBER"), Value::Nil, Value::t()])),
+                _ => {}
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// SUBTYPEP: (is-subtype, certain). Exact for classes, named standard
+/// types, numeric ranges, MEMBER/EQL and AND/OR/NOT combinations of them;
+/// answers "unknown" for SATISFIES and other undecidable mixes.
+pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
+    let a = expand_all(ctx, a)?;
+    let b = expand_all(ctx, b)?;
+    const YES: (bool, bool) = (true, true);
+    const NO: (bool, bool) = (false, true);
+    const UNKNOWN: (bool, bool) = (false, false);
+    if a.is_nil() || matches!(&b, Value::Symbol(s) if Gc::ptr_eq(s, &w().s.t)) || a.equal(&b) {
+        return Ok(YES);
+    }
+    if matches!(&a, Value::Symbol(s) if Gc::ptr_eq(s, &w().s.t)) {
+        return Ok(if compound_head(&b).is_some() { UNKNOWN } else { NO });
+    }
+    match compound_head(&a) {
+        Some("OR") => {
+            let mut sure = true;
+            for x in a.rest().iter() {
+                let (sub, certain) = subtypep(ctx, &x, &b)?;
+                if !sub {
+                    if certain {
+                        return Ok(NO);
+                    }
+                    sure = false;
+                }
+            }
+            return Ok(if sure { YES } else { UNKNOWN });
+        }
+        Some("MEMBER") | Some("EQL") => {
+            for x in a.rest().iter() {
+                if !typep(ctx, &x, &b)? {
+                    return Ok(NO);
+                }
+            }
+            return Ok(YES);
+        }
+        _ => {}
+    }
+    match compound_head(&b) {
+        Some("AND") => {
+            let mut sure = true;
+            for x in b.rest().iter() {
+                let (sub, certain) = subtypep(ctx, &a, &x)?;
+                if !sub {
+                    if certain {
+                        return Ok(NO);
+                    }
+                    sure = false;
+                }
+            }
+            return Ok(if sure { YES } else { UNKNOWN });
+        }
+        Some("OR") => {
+            let mut all_sure = true;
+            for x in b.rest().iter() {
+                let (sub, certain) = subtypep(ctx, &a, &x)?;
+                if sub {
+                    return Ok(YES);
+                }
+                all_sure &= certain;
+            }
+            let simple = compound_head(&a).is_none();
+            return Ok(if all_sure && simple { NO } else { UNKNOWN });
+        }
+        Some("NOT") => {
+            // A is within (NOT X) exactly when A and X are disjoint.
+            let x = b.second();
+            let (sub, _) = subtypep(ctx, &a, &x)?;
+            if sub {
+                return Ok(NO);
+            }
+            return Ok(if disjoint(&a, &x) { YES } else { UNKNOWN });
+        }
+        Some("MEMBER") | Some("EQL") => {
+            if matches!(&a, Value::Symbol(s) if s.home_is(&w().cl) && s.name() == "NULL") {
+                return Ok((b.rest().iter().any(|x| x.is_nil()), true));
+            }
+            return Ok(if compound_head(&a).is_none() { NO } else { UNKNOWN });
+        }
+        Some(_) => return Ok(UNKNOWN),
+        None => {}
+    }
+    match compound_head(&a) {
+        Some("AND") => {
+            for x in a.rest().iter() {
+                if subtypep(ctx, &x, &b)?.0 {
+                    return Ok(YES);
+                }
+            }
+            return Ok(UNKNOWN);
+        }
+        Some(_) => return Ok(UNKNOWN),
+        None => {}
+    }
+    // Both sides are now plain type names or parameterized standard types.
+    match (as_range(&a), as_range(&b)) {
+        (Some(ra), Some(rb)) => return Ok((range_within(&ra, &rb), true)),
+        (Some(ra), None) => {
+            if let Some((bn, false)) = head_name(&b) {
+                if let Some(r) = named_within(ra.kind.class_name(), &bn) {
+                    return Ok((r, true));
+                }
+            }
+        }
+        (None, Some(rb)) => {
+            if let Some((an, false)) = head_name(&a) {
+                if let Some(r) = named_within(&an, rb.kind.class_name()) {
+                    let unbounded = rb.lo.is_none() && rb.hi.is_none();
+                    return Ok((r && unbounded, true));
+                }
+            }
+        }
+        (None, None) => {}
+    }
+    match (head_name(&a), head_name(&b)) {
+        (Some((an, _)), Some((bn, false))) => Ok(match named_within(&an, &bn) {
+            Some(r) => (r, true),
+            None => UNKNOWN,
+        }),
+        // A whole type is never within a narrowed one: (VECTOR T 3) etc.
+        (Some((an, false)), Some((bn, true))) => Ok(match named_within(&an, &bn) {
+            Some(_) => NO,
+            None => UNKNOWN,
+        }),
+        _ => Ok(UNKNOWN),
+    }
+}
+
+/// Whether two plain types certainly share no object: distinct branches
+/// of the class tree with no common subclass among the standard types.
+fn disjoint(a: &Value, b: &Value) -> bool {
+    let (Some((an, _)), Some((bn, _))) = (head_name(a), head_name(b)) else { return false };
+    if named_within(&an, &bn) != Some(false) || named_within(&bn, &an) != Some(false) {
+        return false;
+    }
+    // Classes that several standard branches share (NULL is a SYMBOL and a
+    // LIST; VECTOR is an ARRAY and a SEQUENCE) make overlaps possible.
+    let overlapping = |x: &str| matches!(x, "SEQUENCE" | "T" | "STANDARD-OBJECT");
+    !overlapping(&an) && !overlapping(&bn) && !(an == "LIST" && bn == "SYMBOL") && !(an == "SYMBOL" && bn == "LIST")
 }

@@ -344,6 +344,9 @@ impl World {
         let cl_user = Rc::new(Package::new("COMMON-LISP-USER"));
         cl_user.set_nicknames(vec!["CL-USER".into()]);
         let nil_sym = intern_external(&cl, "NIL");
+        for name in crate::cl_symbols::CL_SYMBOLS {
+            intern_external(&cl, name);
+        }
         nil_sym.set_flag(symbol::CONSTANT);
         let pk = Pkgs {
             cl: cl.clone(),

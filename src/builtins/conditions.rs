@@ -92,7 +92,7 @@ crate::defbuiltins! {
         let e = cond::error(ctx, c);
         ctx.restarts.truncate(mark.restarts);
         match e {
-            crate::ctx::Exit::To(x) if x == target => { mark.restore(ctx); Ok(Value::Nil) }
+            e if e.is_to(target) => { mark.restore(ctx); Ok(Value::Nil) }
             other => Err(other),
         }
     }

@@ -22,6 +22,7 @@ pub mod strings;
 pub mod structs;
 pub mod symbols;
 pub mod system;
+pub mod types;
 
 use crate::array::Array;
 use crate::conditions as cond;
@@ -56,6 +57,7 @@ pub fn tables() -> Vec<&'static [&'static Builtin]> {
         clos::BUILTINS,
         files::BUILTINS,
         system::BUILTINS,
+        types::BUILTINS,
         loop_macro::BUILTINS,
         crate::mp::builtins::BUILTINS,
     ]

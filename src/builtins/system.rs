@@ -187,7 +187,7 @@ crate::defbuiltins! {
     /// End the program at once with CODE (default 0); cleanup forms still run.
     fn QUIT "NETLISP:QUIT" "(&optional (code 0))" (ctx, a) {
         ctx.quit_code = match opt(a, 0) { Some(Value::Fixnum(n)) => *n as i32, _ => 0 };
-        Err(Exit::Quit)
+        Err(Exit::QUIT)
     }
     /// End the program with :CODE (default 0); :ABORT T skips cleanup forms.
     fn EXIT "NETLISP:EXIT" "(&key (code 0) abort timeout)" (ctx, a) {
@@ -196,7 +196,7 @@ crate::defbuiltins! {
             crate::stream::flush_standard(ctx);
             std::process::exit(ctx.quit_code);
         }
-        Err(Exit::Quit)
+        Err(Exit::QUIT)
     }
     /// Wait SECONDS (other processes keep running).
     fn SLEEP "SLEEP" "(seconds)" (ctx, a) {

@@ -1573,6 +1573,17 @@ pub fn prin1_string(v: &Value) -> String {
     to_string_with(v, Opts::prin1())
 }
 
+/// A symbol (or any object) printed with its package prefix always, as
+/// SBCL's PRINT-SYMBOL-WITH-PREFIX does in condition reports.
+pub fn prin1_with_prefix(v: &Value) -> String {
+    if !crate::world::exists() {
+        return "#<value>".into();
+    }
+    let mut o = Opts::prin1();
+    o.package = Some(crate::world::w().keyword.clone());
+    to_string_with(v, o)
+}
+
 /// PRINC-TO-STRING with the current settings (no user methods run).
 pub fn princ_string(v: &Value) -> String {
     if !crate::world::exists() {

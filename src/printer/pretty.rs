@@ -108,7 +108,9 @@ pub struct PrettyState {
     suffix: Vec<char>,
     queue: VecDeque<Op>,
     next_id: u64,
-    pending_blocks: Vec<u64>,
+    /// Open blocks: queue id of the start op and the suffix to print at the end
+    /// (kept here because the start op may already have left the queue).
+    pending_blocks: Vec<(u64, String)>,
     /// Set when *PRINT-LINES* cut the output short.
     pub truncated: bool,
 }
@@ -276,7 +278,7 @@ impl PrettyState {
             prefix: if per_line { prefix.map(|s| s.to_string()) } else { None },
             suffix: Some(suffix.to_string()),
         });
-        self.pending_blocks.push(id);
+        self.pending_blocks.push((id, suffix.to_string()));
     }
 
     /// End the innermost logical block.
@@ -284,17 +286,10 @@ impl PrettyState {
         if self.truncated {
             return;
         }
-        let Some(start) = self.pending_blocks.pop() else { return };
-        let suffix = match self.find_op(start).map(|o| &o.kind) {
-            Some(OpKind::BlockStart { suffix, .. }) => suffix.clone(),
-            _ => None,
-        };
+        let Some((start, suffix)) = self.pending_blocks.pop() else { return };
         let end = self.enqueue(OpKind::BlockEnd);
-        if let Some(s) = &suffix {
-            if !s.is_empty() {
-                let s = s.clone();
-                self.write_str(&s);
-            }
+        if !suffix.is_empty() {
+            self.write_str(&suffix);
         }
         for op in self.queue.iter_mut() {
             if op.id == start {

@@ -8,6 +8,7 @@ use crate::gc::Gc;
 use crate::stream::Stream;
 use std::cell::RefCell;
 use std::io::{Read, Write};
+
 use std::os::fd::RawFd;
 
 /// Character encoding of a byte stream.
@@ -107,16 +108,18 @@ impl ByteIo for StdIo {
         std::io::stdin().lock().read(buf).map(Some)
     }
     fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>> {
-        let r = if self.fd == 2 {
-            std::io::stderr().lock().write(buf)
-        } else {
-            std::io::stdout().lock().write(buf)
-        };
-        match r {
-            Ok(n) => Ok(Some(n)),
+        // Straight to the descriptor: the stream has its own buffer, and
+        // Rust's line-buffered stdout would reorder output and errors.
+        let n = unsafe { libc::write(self.fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = std::io::Error::last_os_error();
+        match e.kind() {
             // A closed pipe on stdout: drop the output quietly.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Some(buf.len())),
-            Err(e) => Err(e),
+            std::io::ErrorKind::BrokenPipe => Ok(Some(buf.len())),
+            std::io::ErrorKind::WouldBlock => Ok(None),
+            _ => Err(e),
         }
     }
     fn fd(&self) -> Option<RawFd> {
