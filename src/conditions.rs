@@ -210,6 +210,30 @@ pub fn signal(ctx: &mut Ctx, cond: &Value) -> R<()> {
     Ok(())
 }
 
+/// Run `f` under a handler for conditions of `typespec` that unwinds out
+/// of it, like HANDLER-CASE: `Ok(Ok(value))` when `f` returns,
+/// `Ok(Err(condition))` when such a condition was signalled inside.
+pub fn handler_case(ctx: &mut Ctx, typespec: Value, f: impl FnOnce(&mut Ctx) -> R) -> R<Result<Value, Value>> {
+    let id = w().next_id();
+    let mark = crate::eval::Mark::of(ctx);
+    ctx.handlers.push(crate::ctx::Handler {
+        typespec,
+        kind: HandlerKind::Case { target: id, clause: 0 },
+        cluster: mark.handlers,
+    });
+    let r = f(ctx);
+    ctx.handlers.truncate(mark.handlers);
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.is_to(id) => {
+            mark.restore(ctx);
+            let cond = std::mem::take(&mut ctx.exit_values);
+            Ok(Err(cond.into_iter().next().unwrap_or(Value::Nil)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Signal `cond` as an error: handlers first, then the debugger. Always
 /// ends in a non-local exit.
 pub fn error(ctx: &mut Ctx, cond: Value) -> Exit {

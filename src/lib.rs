@@ -138,7 +138,8 @@ fn install_variables() {
     defvar("*PRINT-LEVEL*", Value::Nil);
     defvar("*PRINT-LINES*", Value::Nil);
     defvar("*PRINT-RIGHT-MARGIN*", Value::Nil);
-    defvar("*PRINT-MISER-WIDTH*", Value::Fixnum(40));
+    // SBCL leaves miser style off: *PRINT-MISER-WIDTH* is NIL there.
+    defvar("*PRINT-MISER-WIDTH*", Value::Nil);
     defvar("*PRINT-ARRAY*", Value::t());
     defvar("*PRINT-GENSYM*", Value::t());
     defvar("*PRINT-PPRINT-DISPATCH*", Value::Nil);
@@ -146,7 +147,7 @@ fn install_variables() {
     defvar("*READ-EVAL*", Value::t());
     defvar("*READ-SUPPRESS*", Value::Nil);
     defvar("*READ-DEFAULT-FLOAT-FORMAT*", Value::Symbol(wd.s.single_float.clone()));
-    defvar("*READTABLE*", foreign::make(builtins::reader_fns::Readtable));
+    defvar("*READTABLE*", reader::readtable::standard());
     defvar("*FEATURES*", builtins::system::features());
     defvar("*MODULES*", Value::Nil);
     defvar("*GENSYM-COUNTER*", Value::Fixnum(1));

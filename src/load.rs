@@ -114,6 +114,16 @@ pub fn load_file(ctx: &mut Ctx, path: &str, verbose: bool, print: bool) -> R<()>
             ))
         }
     };
+    if verbose {
+        let out = crate::stream::stdout(ctx)?;
+        crate::stream::write_str(ctx, &out, &format!("; loading {}\n", path))?;
+    }
+    load_file_text(ctx, &text, path, print).map(|_| ())
+}
+
+/// Evaluate `text`, the contents of file `path`, with *LOAD-PATHNAME* and
+/// *LOAD-TRUENAME* bound to it (scripts run through here too).
+pub fn load_file_text(ctx: &mut Ctx, text: &str, path: &str, print: bool) -> R {
     let wd = w();
     let mark = ctx.dyn_binds.len();
     let pn = crate::pathname::Pathname::parse(path).into_value();
@@ -122,11 +132,7 @@ pub fn load_file(ctx: &mut Ctx, path: &str, verbose: bool, print: bool) -> R<()>
         .map(|p| crate::pathname::Pathname::parse(&p.to_string_lossy()).into_value())
         .unwrap_or(pn);
     ctx.bind_special(&wd.s.load_truename, truename);
-    if verbose {
-        let out = crate::stream::stdout(ctx)?;
-        crate::stream::write_str(ctx, &out, &format!("; loading {}\n", path))?;
-    }
-    let r = load_source(ctx, &text, path, print);
+    let r = load_source(ctx, text, path, print);
     ctx.unbind_to(mark);
-    r.map(|_| ())
+    r
 }

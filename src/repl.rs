@@ -51,7 +51,7 @@ pub fn run_script(lisp: &mut Interpreter, path: &str) -> i32 {
             return 1;
         }
     };
-    let r = crate::load::load_source(ctx, &text, path, false).and_then(|v| crate::mp::finish_main(ctx).map(|_| v));
+    let r = crate::load::load_file_text(ctx, &text, path, false).and_then(|v| crate::mp::finish_main(ctx).map(|_| v));
     exit_code(ctx, r)
 }
 

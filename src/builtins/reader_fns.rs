@@ -2,37 +2,28 @@
 //! conversion is supported; reader macro characters are not
 //! user-definable).
 
-use super::{in_stream, opt, opt_nil};
+use super::{character, in_stream, opt, opt_nil};
 use crate::conditions as cond;
 use crate::ctx::{Ctx, R};
+use crate::reader::readtable::{self as rt, Case, MacroChar, Readtable};
 use crate::reader::stream::{read_from, EofSpec};
 use crate::reader::{Reader, Span};
 use crate::value::Value;
 use crate::world::keyword;
-use std::cell::Cell;
 
-thread_local! {
-    static CASE: Cell<char> = const { Cell::new('u') };
+/// The readtable argument `i`: absent means the current one; NIL means the
+/// standard readtable (a fresh copy, since it must not be modified).
+fn readtable_arg(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Value> {
+    match opt(a, i) {
+        None => Ok(rt::current()),
+        Some(Value::Nil) => Ok(rt::standard()),
+        Some(v) if rt::get(v).is_some() => Ok(v.clone()),
+        Some(v) => Err(cond::type_error(ctx, v.clone(), "READTABLE")),
+    }
 }
 
-/// The readtable case as a letter: u(pcase) d(owncase) p(reserve) i(nvert).
-pub fn readtable_case() -> char {
-    CASE.with(|c| c.get())
-}
-
-/// The readtable object (one per interpreter).
-pub struct Readtable;
-
-impl crate::foreign::ForeignObj for Readtable {
-    fn type_name(&self) -> &'static str {
-        "READTABLE"
-    }
-    fn holds_values(&self) -> bool {
-        false
-    }
-    fn class(&self) -> Option<crate::gc::Gc<crate::clos::Class>> {
-        Some(crate::clos::cl_class("READTABLE"))
-    }
+fn table(v: &Value) -> &Readtable {
+    rt::get(v).expect("checked readtable")
 }
 
 fn eof_spec(a: &[Value], i: usize) -> EofSpec {
@@ -105,42 +96,95 @@ crate::defbuiltins! {
     }
     /// The readtable's case mode (:UPCASE :DOWNCASE :PRESERVE :INVERT).
     fn READTABLE_CASE "READTABLE-CASE" "(readtable)" (ctx, a) {
-        Ok(keyword(match readtable_case() { 'd' => "DOWNCASE", 'p' => "PRESERVE", 'i' => "INVERT", _ => "UPCASE" }))
+        let t = readtable_arg(ctx, a, 0)?;
+        Ok(keyword(table(&t).case().name()))
     }
     /// Set the readtable's case mode.
     fn SETF_READTABLE_CASE "NETLISP-SYSTEM:SETF-READTABLE-CASE" "(new-value readtable)" (ctx, a) {
-        let c = match &a[0] { Value::Symbol(s) => match s.name() { "UPCASE" => 'u', "DOWNCASE" => 'd', "PRESERVE" => 'p', "INVERT" => 'i', _ => return Err(cond::type_error(ctx, a[0].clone(), "(MEMBER :UPCASE :DOWNCASE :PRESERVE :INVERT)")) }, other => return Err(cond::type_error(ctx, other.clone(), "(MEMBER :UPCASE :DOWNCASE :PRESERVE :INVERT)")) };
-        CASE.with(|x| x.set(c));
+        let mode = match &a[0] { Value::Symbol(s) if s.home_is(&crate::world::w().keyword) => Case::from_name(s.name()), _ => None };
+        let Some(mode) = mode else {
+            return Err(cond::type_error(ctx, a[0].clone(), "(MEMBER :UPCASE :DOWNCASE :PRESERVE :INVERT)"));
+        };
+        let t = readtable_arg(ctx, a, 1)?;
+        table(&t).set_case(mode);
         Ok(a[0].clone())
     }
     /// Whether OBJECT is a readtable.
-    fn READTABLEP "READTABLEP" "(object)" (ctx, a) { Ok(Value::bool(crate::foreign::get::<Readtable>(&a[0]).is_some())) }
-    /// The readtable (netlisp has one).
+    fn READTABLEP "READTABLEP" "(object)" (_ctx, a) { Ok(Value::bool(rt::get(&a[0]).is_some())) }
+    /// A copy of FROM-READTABLE (default the current one; NIL: the
+    /// standard readtable), into TO-READTABLE if given.
     fn COPY_READTABLE "COPY-READTABLE" "(&optional from-readtable to-readtable)" (ctx, a) {
-        Ok(crate::world::w().s.readtable.value())
+        let from = readtable_arg(ctx, a, 0)?;
+        match opt(a, 1) {
+            Some(to) if to.truthy() => {
+                let Some(dst) = rt::get(to) else { return Err(cond::type_error(ctx, to.clone(), "READTABLE")) };
+                table(&from).copy_into(dst);
+                Ok(to.clone())
+            }
+            _ => Ok(crate::foreign::make(table(&from).copy())),
+        }
     }
-    /// Accepted for compatibility; reader macro characters cannot be redefined.
+    /// Make CHAR a macro character that calls NEW-FUNCTION with the stream
+    /// and the character; the datum is its value (no values: nothing read).
     fn SET_MACRO_CHARACTER "SET-MACRO-CHARACTER" "(char new-function &optional non-terminating-p readtable)" (ctx, a) {
-        Err(cond::simple_error(ctx, "netlisp does not support user-defined reader macro characters".into()))
+        let c = character(ctx, &a[0])?;
+        let t = readtable_arg(ctx, a, 3)?;
+        let f = super::function(ctx, &a[1])?;
+        table(&t).set_macro_char(c, Some(MacroChar { ch: c, function: f, non_terminating: super::flag(a, 2), dispatching: false }));
+        Ok(Value::t())
     }
-    /// The reader macro function of CHAR (always NIL in netlisp).
+    /// The reader function of macro character CHAR and whether it is
+    /// non-terminating (NIL for the standard syntax, which is built in).
     fn GET_MACRO_CHARACTER "GET-MACRO-CHARACTER" "(char &optional readtable)" [mv] (ctx, a) {
-        Ok(ctx.values2(Value::Nil, Value::Nil))
+        let c = character(ctx, &a[0])?;
+        let t = readtable_arg(ctx, a, 1)?;
+        Ok(match table(&t).macro_char(c) {
+            Some(m) => ctx.values2(m.function, Value::bool(m.non_terminating)),
+            None => ctx.values2(Value::Nil, Value::Nil),
+        })
     }
-    /// Accepted for compatibility; dispatch macro characters cannot be redefined.
+    /// Make CHAR a dispatching macro character (like #).
+    fn MAKE_DISPATCH_MACRO_CHARACTER "MAKE-DISPATCH-MACRO-CHARACTER" "(char &optional non-terminating-p readtable)" (ctx, a) {
+        let c = character(ctx, &a[0])?;
+        let t = readtable_arg(ctx, a, 2)?;
+        table(&t).set_macro_char(c, Some(MacroChar { ch: c, function: Value::Nil, non_terminating: super::flag(a, 1), dispatching: true }));
+        Ok(Value::t())
+    }
+    /// Make DISP-CHAR followed by SUB-CHAR call NEW-FUNCTION with the
+    /// stream, the sub-character and the numeric argument (or NIL).
     fn SET_DISPATCH_MACRO_CHARACTER "SET-DISPATCH-MACRO-CHARACTER" "(disp-char sub-char new-function &optional readtable)" (ctx, a) {
-        Err(cond::simple_error(ctx, "netlisp does not support user-defined dispatch macro characters".into()))
+        let d = character(ctx, &a[0])?;
+        let sub = character(ctx, &a[1])?;
+        let t = readtable_arg(ctx, a, 3)?;
+        if d != '#' && !table(&t).macro_char(d).is_some_and(|m| m.dispatching) {
+            return Err(cond::simple_error(ctx, format!("{:?} is not a dispatching macro character", d)));
+        }
+        let f = if a[2].is_nil() { Value::Nil } else { super::function(ctx, &a[2])? };
+        table(&t).set_dispatch_fn(d, sub, f);
+        Ok(Value::t())
     }
-    /// Accepted for compatibility (no effect).
-    fn SET_SYNTAX_FROM_CHAR "SET-SYNTAX-FROM-CHAR" "(to-char from-char &optional to-readtable from-readtable)" (ctx, a) { Ok(Value::t()) }
-    /// Accepted for compatibility (no effect).
-    fn MAKE_DISPATCH_MACRO_CHARACTER "MAKE-DISPATCH-MACRO-CHARACTER" "(char &optional non-terminating-p readtable)" (ctx, a) { Ok(Value::t()) }
+    /// The function of DISP-CHAR SUB-CHAR, or NIL (also for the standard
+    /// # syntax, which is built in).
+    fn GET_DISPATCH_MACRO_CHARACTER "GET-DISPATCH-MACRO-CHARACTER" "(disp-char sub-char &optional readtable)" (ctx, a) {
+        let d = character(ctx, &a[0])?;
+        let sub = character(ctx, &a[1])?;
+        let t = readtable_arg(ctx, a, 2)?;
+        Ok(table(&t).dispatch_fn(d, sub).unwrap_or(Value::Nil))
+    }
+    /// Give TO-CHAR the user macro definition of FROM-CHAR (or, when
+    /// FROM-CHAR has the standard syntax, remove TO-CHAR's).
+    fn SET_SYNTAX_FROM_CHAR "SET-SYNTAX-FROM-CHAR" "(to-char from-char &optional to-readtable from-readtable)" (ctx, a) {
+        let to = character(ctx, &a[0])?;
+        let from = character(ctx, &a[1])?;
+        let tt = readtable_arg(ctx, a, 2)?;
+        let ft = match opt(a, 3) { None | Some(Value::Nil) => rt::standard(), Some(_) => readtable_arg(ctx, a, 3)? };
+        let def = table(&ft).macro_char(from).map(|m| MacroChar { ch: to, ..m });
+        table(&tt).set_macro_char(to, def);
+        Ok(Value::t())
+    }
 }
 
 /// SETF functions defined here.
 pub fn setters() -> Vec<(&'static str, &'static crate::function::Builtin)> {
     vec![("READTABLE-CASE", &SETF_READTABLE_CASE)]
 }
-
-#[allow(dead_code)]
-fn _ctx(_: &mut Ctx) {}

@@ -3,7 +3,6 @@
 
 use super::{opt, opt_nil, string_designator, symbol};
 use crate::conditions as cond;
-use crate::ctx::{Ctx, R};
 use crate::gc::Gc;
 use crate::symbol::{self as sy, sym_value, Symbol};
 use crate::value::Value;

@@ -519,7 +519,7 @@ impl<'c> Compiler<'c> {
         };
         self.scope.truncate(mark);
         let nslots = self.levels.pop().unwrap();
-        let simple = params.is_simple();
+        let simple = params.is_simple() && !is_macro;
         let nreq = params.req.len() as u32;
         Ok(Rc::new(Lambda {
             name,

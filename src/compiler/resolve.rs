@@ -24,7 +24,7 @@ pub fn resolve_toplevel(vars: &[VarInfo], lam: &mut Lambda) {
     };
     r.lambda_list(&mut lam.params);
     r.node(&mut lam.body);
-    lam.simple = fast_params(&lam.params);
+    lam.simple = !lam.is_macro && fast_params(&lam.params);
 }
 
 /// Whether arguments can be used in place: only required parameters,
@@ -199,7 +199,7 @@ impl Resolver<'_> {
                 self.node(&mut lam.body);
                 let caps = self.levels.pop().unwrap();
                 lam.captures = caps.into_iter().map(|(_, s)| s).collect();
-                lam.simple = fast_params(&lam.params);
+                lam.simple = !lam.is_macro && fast_params(&lam.params);
             }
             Node::Block(b) => {
                 if let Some(d) = &mut b.dynamic {

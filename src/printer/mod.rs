@@ -4,7 +4,7 @@
 
 pub mod pretty;
 
-use crate::array::{Array, ArrayData, ElemType};
+use crate::array::{Array, ArrayData};
 use crate::clos::ClassKind;
 use crate::ctx::{Ctx, R};
 use crate::function::FnKind;
@@ -519,7 +519,7 @@ impl<'a> Printer<'a> {
                         self.text("...");
                         break;
                     }
-                    if n > 0 && self.is_circular_tail(&cur) {
+                    if n > 0 && (self.is_circular_tail(&cur) || is_unquote_form(&cur)) {
                         self.text(". ");
                         self.print(&cur);
                         break;
@@ -560,7 +560,7 @@ impl<'a> Printer<'a> {
                     self.text("...");
                     return None;
                 }
-                if *n > 0 && self.is_circular_tail(cur) {
+                if *n > 0 && (self.is_circular_tail(cur) || is_unquote_form(cur)) {
                     self.text(". ");
                     let x = cur.clone();
                     self.print(&x);
@@ -1305,6 +1305,14 @@ impl<'a> Printer<'a> {
         let ctx = self.ctx.as_deref_mut()?;
         crate::clos::user_print_object(ctx, v, &self.o).ok().flatten()
     }
+}
+
+/// `(UNQUOTE x)` in a list tail prints as `. ,x`, the way it was read.
+fn is_unquote_form(v: &Value) -> bool {
+    let Value::Cons(c) = v else { return false };
+    let s = &w().s;
+    matches!(c.car(), Value::Symbol(h) if Gc::ptr_eq(&h, &s.unquote) || Gc::ptr_eq(&h, &s.unquote_splicing) || Gc::ptr_eq(&h, &s.unquote_nsplicing))
+        && matches!(c.cdr(), Value::Cons(d) if d.cdr().is_nil())
 }
 
 const LOOP_CLAUSES: &[&str] = &[

@@ -5,6 +5,7 @@
 //! conses.
 
 pub mod backquote;
+pub mod readtable;
 pub mod stream;
 
 use crate::compiler::SourceMap;
@@ -46,8 +47,16 @@ pub fn is_whitespace_str(c: char) -> bool {
     is_whitespace(c)
 }
 
+thread_local! {
+    /// Terminating macro characters of the user's readtable, set when a
+    /// read starts (empty almost always, so the check is one branch).
+    static USER_TERMINATORS: std::cell::RefCell<Vec<char>> = const { std::cell::RefCell::new(Vec::new()) };
+    static HAS_USER_TERMINATORS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn is_terminating(c: char) -> bool {
     matches!(c, '"' | '\'' | '(' | ')' | ',' | ';' | '`')
+        || HAS_USER_TERMINATORS.with(|h| h.get()) && USER_TERMINATORS.with(|t| t.borrow().contains(&c))
 }
 
 /// Whether `c` ends a token.
@@ -187,11 +196,25 @@ pub struct Reader<'c> {
     /// Line added to span lines (when reading a fragment of a file).
     pub line_offset: u32,
     depth: usize,
+    /// The readtable in effect when this reader was made, if it defines
+    /// user macro characters.
+    user_table: Option<Value>,
+    case: readtable::Case,
 }
 
 impl<'c> Reader<'c> {
     /// A reader for text from `file` (an index from `World::file_id`).
     pub fn new(ctx: &'c mut Ctx, file: u32, record: bool) -> Self {
+        let rt = readtable::current();
+        let (case, user_table) = match readtable::get(&rt) {
+            Some(t) => {
+                let terms = t.terminators();
+                HAS_USER_TERMINATORS.with(|h| h.set(!terms.is_empty()));
+                USER_TERMINATORS.with(|u| *u.borrow_mut() = terms);
+                (t.case(), if t.has_macros() { Some(rt.clone()) } else { None })
+            }
+            None => (readtable::Case::Upcase, None),
+        };
         Reader {
             ctx,
             file,
@@ -200,6 +223,8 @@ impl<'c> Reader<'c> {
             labels: HashMap::new(),
             line_offset: 0,
             depth: 0,
+            user_table,
+            case,
         }
     }
 
@@ -277,6 +302,9 @@ impl<'c> Reader<'c> {
 
     fn datum_inner<'a>(&mut self, i: Span<'a>) -> RResult<'a, Value> {
         let c = i.fragment().chars().next().unwrap();
+        if let Some(m) = self.user_macro(c) {
+            return self.call_user_macro(i, m);
+        }
         let wd = w();
         match c {
             '(' => self.list(i),
@@ -310,6 +338,70 @@ impl<'c> Reader<'c> {
                 let v = self.interpret_token(&start, tok)?;
                 Ok((rest, v))
             }
+        }
+    }
+
+    /// The user's definition of macro character `c`, if any.
+    fn user_macro(&self, c: char) -> Option<readtable::MacroChar> {
+        let t = self.user_table.as_ref()?;
+        readtable::get(t)?.macro_char(c)
+    }
+
+    /// The user's function for dispatch character `d` with `sub`.
+    fn user_dispatch(&self, d: char, sub: char) -> Option<Value> {
+        let t = self.user_table.as_ref()?;
+        readtable::get(t)?.dispatch_fn(d, sub)
+    }
+
+    fn call_user_macro<'a>(&mut self, i: Span<'a>, m: readtable::MacroChar) -> RResult<'a, Value> {
+        let after = i.take_from(m.ch.len_utf8());
+        if !m.dispatching {
+            return self.run_reader_fn(after, &m.function, vec![Value::Char(m.ch)]);
+        }
+        let frag = *after.fragment();
+        let ndigits = frag.chars().take_while(|c| c.is_ascii_digit()).count();
+        let Some(sub) = frag[ndigits..].chars().next() else {
+            return self.incomplete(&i, format!("end of file after dispatch character {}", m.ch));
+        };
+        let arg = frag[..ndigits].parse().ok();
+        let Some(f) = self.user_dispatch(m.ch, sub) else {
+            return self.syntax(&i, format!("no dispatch function defined for {}{}", m.ch, sub));
+        };
+        self.call_user_dispatch(after.take_from(ndigits + sub.len_utf8()), f, sub, arg)
+    }
+
+    fn call_user_dispatch<'a>(&mut self, after: Span<'a>, f: Value, sub: char, arg: Option<u64>) -> RResult<'a, Value> {
+        let arg = arg.map(|n| Value::int(n as i64)).unwrap_or(Value::Nil);
+        self.run_reader_fn(after, &f, vec![Value::Char(sub), arg])
+    }
+
+    /// Call a reader macro function on a stream over the rest of the text,
+    /// then continue after what it consumed. A function that returns no
+    /// values read nothing (like a comment): the next datum is read.
+    fn run_reader_fn<'a>(&mut self, after: Span<'a>, f: &Value, extra: Vec<Value>) -> RResult<'a, Value> {
+        let chars: Vec<char> = after.fragment().chars().collect();
+        let stream = crate::stream::make_string_input(&chars, 0, chars.len());
+        let mut args = vec![stream.clone()];
+        args.extend(extra);
+        let eof = Value::Symbol(crate::world::intern_exported("END-OF-FILE", &w().cl));
+        let f = f.clone();
+        let r = crate::conditions::handler_case(self.ctx, eof, |ctx| crate::eval::apply(ctx, &f, &args));
+        let nvals = self.ctx.nvals;
+        let pos = match &stream {
+            Value::Stream(s) => crate::stream::string_in_position(s).unwrap_or(0),
+            _ => 0,
+        };
+        let bytes: usize = chars[..pos.min(chars.len())].iter().map(|c| c.len_utf8()).sum();
+        let rest = after.take_from(bytes);
+        match r {
+            Ok(Ok(v)) if nvals == 0 => {
+                let _ = v;
+                self.read_required(rest, "a reader macro")
+            }
+            Ok(Ok(v)) => Ok((rest, v)),
+            // The macro ran off the end of the text: more input may complete it.
+            Ok(Err(_)) => self.incomplete(&after, "end of file inside a reader macro"),
+            Err(e) => Err(ReadError::Exit(e)),
         }
     }
 
@@ -381,6 +473,9 @@ impl<'c> Reader<'c> {
             return self.incomplete(&i, "end of file after #");
         };
         let after = i.take_from(k + sub.len_utf8());
+        if let Some(f) = self.user_dispatch('#', sub) {
+            return self.call_user_dispatch(after, f, sub, arg);
+        }
         let wd = w();
         match sub {
             '\'' => self.prefixed(i.take_from(k - 1), 2, Value::Symbol(wd.s.function.clone()), "#'"),
@@ -611,7 +706,12 @@ impl<'c> Reader<'c> {
     }
 
     fn case_convert(&self, tok: &Token) -> String {
-        let mode = crate::builtins::reader_fns::readtable_case();
+        let mode = match self.case {
+            readtable::Case::Upcase => 'u',
+            readtable::Case::Downcase => 'd',
+            readtable::Case::Preserve => 'p',
+            readtable::Case::Invert => 'i',
+        };
         let unescaped = tok.chars.iter().zip(&tok.escaped).filter(|(_, e)| !**e).map(|(c, _)| *c);
         let invert = if mode == 'i' {
             let (up, low) = unescaped.fold((false, false), |(u, l), c| {
