@@ -91,10 +91,10 @@ impl ElemType {
         }
     }
 
-    /// The initial element used when none is given.
+    /// The initial element used when none is given (SBCL fills general
+    /// arrays with 0 as well).
     pub fn default_value(&self) -> Value {
         match self {
-            ElemType::T => Value::Nil,
             ElemType::Character | ElemType::BaseChar => Value::Char('\0'),
             ElemType::Single => Value::Single(0.0),
             ElemType::Double => Value::Double(0.0),

@@ -234,7 +234,13 @@ fn method_function_form(name: &Value, ll: &Value, body: &Value) -> Value {
         l(vec![cl("CALL-NEXT-METHOD"), l(vec![cl("&REST"), args.clone()]), l(vec![sys("%CALL-NEXT-METHOD"), nm.clone(), args])]),
         l(vec![cl("NEXT-METHOD-P"), Value::Nil, l(vec![sys("%NEXT-METHOD-P"), nm.clone()])]),
     ]);
-    let mut lam = vec![cl("LAMBDA"), Value::cons(nm.clone(), ll.clone()), l(vec![cl("DECLARE"), l(vec![cl("IGNORABLE"), nm])])];
+    // Named (METHOD name) so backtraces and closures inside say where they are.
+    let mut lam = vec![
+        sys("NAMED-LAMBDA"),
+        l(vec![cl("METHOD"), name.clone()]),
+        Value::cons(nm.clone(), ll.clone()),
+        l(vec![cl("DECLARE"), l(vec![cl("IGNORABLE"), nm])]),
+    ];
     lam.extend(decls);
     lam.push(l(vec![
         cl("FLET"),

@@ -186,11 +186,14 @@ crate::defbuiltins! {
 
     /// Return the lambda expression of FUNCTION (NIL when unknown), whether it is a closure, and its name.
     fn FUNCTION_LAMBDA_EXPRESSION "FUNCTION-LAMBDA-EXPRESSION" "(function)" [mv] (ctx, a) {
-        let (closure, name) = match &a[0] {
-            Value::Function(f) => (matches!(&f.kind, FnKind::Closure { env, .. } if !env.is_empty()), f.name()),
+        let (expr, closure, name) = match &a[0] {
+            Value::Function(f) => match &f.kind {
+                FnKind::Closure { code, .. } => (code.lambda_expression(), true, f.name()),
+                _ => (Value::Nil, true, f.name()),
+            },
             other => return Err(cond::type_error(ctx, other.clone(), "FUNCTION")),
         };
-        Ok(ctx.set_values(vec![Value::Nil, Value::bool(closure), name]))
+        Ok(ctx.set_values(vec![expr, Value::bool(closure), name]))
     }
 
     /// EQ: the same object.
@@ -245,10 +248,17 @@ crate::defbuiltins! {
 
     /// Whether NAME (a symbol or (setf symbol)) has a global function, macro or special-operator definition.
     fn FBOUNDP "FBOUNDP" "(name)" (ctx, a) {
-        Ok(Value::bool(match &a[0] {
-            Value::Cons(_) => fdefinition_of(&a[0]).is_some(),
-            other => symbol(ctx, other)?.is_fbound(),
-        }))
+        // Like SBCL, the function itself stands for true when there is one.
+        Ok(match &a[0] {
+            Value::Cons(_) => fdefinition_of(&a[0]).unwrap_or(Value::Nil),
+            other => {
+                let s = symbol(ctx, other)?;
+                match s.function() {
+                    Value::Function(f) if !s.is_macro() => Value::Function(f),
+                    _ => Value::bool(s.is_fbound()),
+                }
+            }
+        })
     }
 
     /// Remove the global function definition of NAME.

@@ -825,7 +825,7 @@ pub fn install_constants() {
     def("CHAR-CODE-LIMIT", Value::Fixnum(0x110000));
     def("CALL-ARGUMENTS-LIMIT", Value::Fixnum(4611686018427387903));
     def("LAMBDA-PARAMETERS-LIMIT", Value::Fixnum(4611686018427387903));
-    def("MULTIPLE-VALUES-LIMIT", Value::Fixnum(1073741824));
+    def("MULTIPLE-VALUES-LIMIT", Value::Fixnum(crate::value::MOST_POSITIVE_FIXNUM));
     def("INTERNAL-TIME-UNITS-PER-SECOND", Value::Fixnum(1000000));
     for (i, n) in [
         "BOOLE-CLR", "BOOLE-SET", "BOOLE-1", "BOOLE-2", "BOOLE-C1", "BOOLE-C2", "BOOLE-AND", "BOOLE-IOR",

@@ -89,6 +89,9 @@ pub struct Compiler<'c> {
     scope: Vec<Scope>,
     loc: Loc,
     srcmap: Option<Rc<SourceMap>>,
+    /// The named function being compiled, or the source file at top level:
+    /// anonymous functions are named `(LAMBDA ll :IN enclosing)` as in SBCL.
+    enclosing: Value,
 }
 
 /// The lexical environment given to macro expanders (&environment):
@@ -124,6 +127,7 @@ impl<'c> Compiler<'c> {
             scope: Vec::new(),
             loc,
             srcmap,
+            enclosing: Value::Nil,
         }
     }
 
@@ -143,6 +147,10 @@ impl<'c> Compiler<'c> {
         if let Some(l) = self.form_loc(form) {
             self.loc = l;
         }
+        let file = w().file_name(self.loc.file);
+        if file.starts_with('/') || file.ends_with(".lisp") {
+            self.enclosing = crate::array::Array::string(&file);
+        }
         let body = self.comp(form)?.make_mv();
         let nslots = self.levels[0];
         let mut lam = Lambda {
@@ -157,6 +165,8 @@ impl<'c> Compiler<'c> {
             nreq: 0,
             simple: true,
             is_macro: false,
+            source_body: Value::Nil,
+            block_name: None,
         };
         resolve::resolve_toplevel(&self.vars, &mut lam);
         Ok(Rc::new(lam))
@@ -285,12 +295,45 @@ impl<'c> Compiler<'c> {
                 if let Some(l) = self.form_loc(form) {
                     self.loc = l;
                 }
-                let r = self.comp_compound(form);
+                let r = self.comp_compound_deferring_errors(form);
                 self.loc = saved;
                 r
             }
             Value::Nil => Ok(Node::nil()),
             other => Ok(Node::Const(other.clone())),
+        }
+    }
+
+    /// Compile a compound form; an error while compiling it (a malformed
+    /// special form, a macro expander that signals) is not signalled now
+    /// but when the form runs, as SBCL does, so that the program's own
+    /// handlers see it.
+    fn comp_compound_deferring_errors(&mut self, form: &Value) -> R<Node> {
+        let id = w().next_id();
+        let mark = crate::eval::Mark::of(self.ctx);
+        let (nscope, nlevels, enclosing) = (self.scope.len(), self.levels.len(), self.enclosing.clone());
+        self.ctx.handlers.push(crate::ctx::Handler {
+            typespec: Value::Symbol(w().s.error.clone()),
+            kind: crate::ctx::HandlerKind::Case { target: id, clause: 0 },
+            cluster: mark.handlers,
+        });
+        let r = self.comp_compound(form);
+        self.ctx.handlers.truncate(mark.handlers);
+        match r {
+            Err(e) if e.is_to(id) => {
+                mark.restore(self.ctx);
+                self.scope.truncate(nscope);
+                self.levels.truncate(nlevels);
+                self.enclosing = enclosing;
+                let cond = std::mem::take(&mut self.ctx.exit_values).into_iter().next().unwrap_or(Value::Nil);
+                let quote = Value::Symbol(w().s.quote.clone());
+                let raise = crate::value::list_from([
+                    Value::Symbol(w().s.error.clone()),
+                    crate::value::list_from([quote, cond]),
+                ]);
+                self.comp_compound(&raise)
+            }
+            r => r,
         }
     }
 
@@ -503,6 +546,45 @@ impl<'c> Compiler<'c> {
         is_macro: bool,
     ) -> R<Rc<Lambda>> {
         let lam_loc = self.loc;
+        let outer_enclosing = self.enclosing.clone();
+        let name = if name.is_nil() && !is_macro {
+            self.display_name(Value::Symbol(w().s.lambda.clone()), lambda_list.clone())
+        } else {
+            name
+        };
+        // Closures inside a named function are "in" it; for (SETF F) and
+        // (METHOD F) SBCL says just F.
+        match &name {
+            Value::Symbol(_) => self.enclosing = name.clone(),
+            Value::Cons(c) if symbol_of(&c.car()).is_some_and(|s| matches!(s.name(), "SETF" | "METHOD")) => {
+                self.enclosing = name.second();
+            }
+            _ => {}
+        }
+        let r = self.comp_lambda_inner(name, lambda_list, body, block_name, is_macro, lam_loc);
+        self.enclosing = outer_enclosing;
+        r
+    }
+
+    /// `(KIND what :IN enclosing)`, SBCL's name for an anonymous or local
+    /// function.
+    pub fn display_name(&self, kind: Value, what: Value) -> Value {
+        if self.enclosing.is_nil() {
+            crate::value::list_from([kind, what])
+        } else {
+            crate::value::list_from([kind, what, crate::world::keyword("IN"), self.enclosing.clone()])
+        }
+    }
+
+    fn comp_lambda_inner(
+        &mut self,
+        name: Value,
+        lambda_list: &Value,
+        body: &Value,
+        block_name: Option<Value>,
+        is_macro: bool,
+        lam_loc: Loc,
+    ) -> R<Rc<Lambda>> {
         self.levels.push(0);
         let mark = self.scope.len();
         let (doc, decls, body_forms) = parse_body(self.ctx, body, true)?;
@@ -513,6 +595,7 @@ impl<'c> Compiler<'c> {
         };
         let bound = params_symbols(lambda_list);
         self.enter_free_specials(&decls, &bound);
+        let block_name_kept = block_name.clone();
         let body_node = match block_name {
             Some(bn) => special::comp_block_body(self, bn, &body_forms)?,
             None => self.comp_body(&body_forms)?,
@@ -533,6 +616,8 @@ impl<'c> Compiler<'c> {
             nreq,
             simple,
             is_macro,
+            source_body: body.clone(),
+            block_name: block_name_kept,
         }))
     }
 

@@ -135,6 +135,40 @@ pub struct Lambda {
     pub simple: bool,
     /// Whether this is a macro expander (arguments: form, env).
     pub is_macro: bool,
+    /// The body forms as written, for FUNCTION-LAMBDA-EXPRESSION.
+    pub source_body: Value,
+    /// The BLOCK name wrapped around the body (named functions).
+    pub block_name: Option<Value>,
+}
+
+impl Lambda {
+    /// The lambda expression this function was made from, the way SBCL
+    /// reports it: `(LAMBDA ll decls... (BLOCK name forms...))`.
+    pub fn lambda_expression(&self) -> Value {
+        use crate::value::list_from;
+        let w = crate::world::w();
+        let lambda = Value::Symbol(w.s.lambda.clone());
+        let mut items = vec![lambda, self.lambda_list_form.clone()];
+        match &self.block_name {
+            Some(b) => {
+                let mut forms = Vec::new();
+                for f in self.source_body.iter() {
+                    let is_decl = matches!(f.first(), Value::Symbol(s) if s.name() == "DECLARE");
+                    if is_decl || (f.is_string() && forms.is_empty() && items.len() == 2) {
+                        items.push(f);
+                    } else {
+                        forms.push(f);
+                    }
+                }
+                let block = Value::Symbol(crate::world::intern_exported("BLOCK", &w.cl));
+                let mut blk = vec![block, b.clone()];
+                blk.extend(forms);
+                items.push(list_from(blk));
+            }
+            None => items.extend(self.source_body.iter()),
+        }
+        list_from(items)
+    }
 }
 
 /// A call of a global function through its symbol.

@@ -335,12 +335,29 @@ fn comp_setq(c: &mut Compiler, form: &Value) -> R<Node> {
     Ok(progn(nodes))
 }
 
+/// Standard functions and macros may not be redefined locally: the
+/// compiler inlines them, and SBCL's package lock forbids it too.
+fn check_local_function_name(c: &mut Compiler, name: &Value, form: &Value) -> R<()> {
+    let Some(s) = symbol_of(&block_name_of(name)) else {
+        return Err(c.malformed("local function name", form));
+    };
+    if s.home_is(&w().cl) && (s.has(symbol::LOCKED) || s.is_macro() || s.has(symbol::SPECIAL_OPERATOR)) {
+        return Err(conditions::program_error(
+            c.ctx,
+            format!("Lock on package COMMON-LISP violated when binding {} as a local function", s.name()),
+        ));
+    }
+    Ok(())
+}
+
 fn comp_flet(c: &mut Compiler, form: &Value) -> R<Node> {
     let defs = form.second();
     let mut funs = Vec::new();
     for d in defs.iter() {
         let name = d.first();
-        let lam = c.comp_lambda(name.clone(), &d.second(), &d.rest().rest(), Some(block_name_of(&name)), false)?;
+        check_local_function_name(c, &name, form)?;
+        let shown = c.display_name(Value::Symbol(intern_exported("FLET", &w().cl)), name.clone());
+        let lam = c.comp_lambda(shown, &d.second(), &d.rest().rest(), Some(block_name_of(&name)), false)?;
         funs.push((name, lam));
     }
     let (_, decls, body) = parse_body(c.ctx, &form.rest().rest(), false)?;
@@ -380,7 +397,9 @@ fn comp_labels(c: &mut Compiler, form: &Value) -> R<Node> {
     let mut sets = Vec::new();
     for (d, var) in defs.iter().zip(&vars) {
         let name = d.first();
-        let lam = c.comp_lambda(name.clone(), &d.second(), &d.rest().rest(), Some(block_name_of(&name)), false)?;
+        check_local_function_name(c, &name, form)?;
+        let shown = c.display_name(Value::Symbol(intern_exported("LABELS", &w().cl)), name.clone());
+        let lam = c.comp_lambda(shown, &d.second(), &d.rest().rest(), Some(block_name_of(&name)), false)?;
         let _ = c.ref_var(*var);
         sets.push(Node::SetLex(*var, Box::new(Node::Closure(lam))));
     }

@@ -332,6 +332,14 @@ impl<'a> Printer<'a> {
                         let ll = if code.lambda_list_form.is_nil() { "()".to_string() } else { ll };
                         self.text(&format!("#<FUNCTION (LAMBDA {}) {{{:X}}}>", ll, f.addr()))
                     }
+                    // Anonymous and local functions: (LAMBDA (X) :IN F).
+                    FnKind::Closure { .. } if name.is_cons() && !is_setf_name(&name) => {
+                        let mut o = self.o.clone();
+                        o.pretty = false;
+                        let n = to_string_with(&name, o);
+                        let n = n.replace("(LAMBDA NIL", "(LAMBDA ()");
+                        self.text(&format!("#<FUNCTION {} {{{:X}}}>", n, f.addr()))
+                    }
                     _ => {
                         let n = prin1_string(&name);
                         self.text(&format!("#<FUNCTION {}>", n))
@@ -472,9 +480,12 @@ impl<'a> Printer<'a> {
             let rest = v.rest();
             if rest.is_cons() && rest.rest().is_nil() {
                 let wd = w();
-                let sugar = if Gc::ptr_eq(h, &wd.s.quote) {
+                // Without *PRINT-PRETTY*, SBCL writes (QUOTE X) in full;
+                // backquote syntax always prints as written.
+                let pretty = matches!(self.sink, Sink::Pretty(_)) || self.o.pretty;
+                let sugar = if Gc::ptr_eq(h, &wd.s.quote) && pretty {
                     Some("'")
-                } else if Gc::ptr_eq(h, &wd.s.function) {
+                } else if Gc::ptr_eq(h, &wd.s.function) && pretty {
                     Some("#'")
                 } else if Gc::ptr_eq(h, &wd.s.quasiquote) {
                     Some("`")
@@ -1288,6 +1299,10 @@ impl<'a> Printer<'a> {
                 other => prin1_string(other),
             };
             let kw = crate::world::keyword(&sname);
+            // Slot names keep their colon under PRINC too, as in SBCL.
+            if !self.o.escape {
+                self.text(":");
+            }
             self.print(&kw);
             self.text(" ");
             self.nl(NewlineKind::Miser);
@@ -1305,6 +1320,10 @@ impl<'a> Printer<'a> {
         let ctx = self.ctx.as_deref_mut()?;
         crate::clos::user_print_object(ctx, v, &self.o).ok().flatten()
     }
+}
+
+fn is_setf_name(name: &Value) -> bool {
+    matches!(name.first(), Value::Symbol(s) if s.name() == "SETF" && s.home_is(&w().cl))
 }
 
 /// `(UNQUOTE x)` in a list tail prints as `. ,x`, the way it was read.
