@@ -77,6 +77,9 @@ const CONDITIONS: &[CondDef] = &[
     CondDef { name: "SIMPLE-READER-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "READER-ERROR"], slots: &[] },
     CondDef { name: "SIMPLE-PARSE-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "PARSE-ERROR"], slots: &[] },
     CondDef { name: "SIMPLE-STORAGE-CONDITION", pkg_sys: true, supers: &["SIMPLE-CONDITION", "STORAGE-CONDITION"], slots: &[] },
+    // A list that does not match a destructuring lambda list (an ERROR but,
+    // as in SBCL, not a PROGRAM-ERROR: the data is wrong, not the call).
+    CondDef { name: "DESTRUCTURING-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
     CondDef { name: "TIMEOUT-ERROR", pkg_sys: false, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
 ];
 
@@ -553,6 +556,12 @@ pub fn simple_error(ctx: &mut Ctx, msg: String) -> Exit {
 /// A PROGRAM-ERROR with a message.
 pub fn program_error(ctx: &mut Ctx, msg: String) -> Exit {
     let c = simple("SIMPLE-PROGRAM-ERROR", msg, &[]);
+    error(ctx, c)
+}
+
+/// A DESTRUCTURING-ERROR with a message.
+pub fn destructuring_error(ctx: &mut Ctx, msg: String) -> Exit {
+    let c = simple("DESTRUCTURING-ERROR", msg, &[]);
     error(ctx, c)
 }
 

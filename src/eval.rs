@@ -1040,7 +1040,7 @@ pub fn destructure(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, list: Value, whol
 }
 
 fn destructure_error(ctx: &mut Ctx, what: &Value, whole: &Value, msg: &str) -> Exit {
-    conditions::program_error(
+    conditions::destructuring_error(
         ctx,
         format!(
             "error while parsing arguments to {}: {} in {}",

@@ -162,7 +162,7 @@ fn install_variables() {
     defvar("*COMPILE-PRINT*", Value::Nil);
     defvar("*BREAK-ON-SIGNALS*", Value::Nil);
     defvar("*DEBUGGER-HOOK*", Value::Nil);
-    defvar("*RANDOM-STATE*", foreign::make(RandomState));
+    defvar("*RANDOM-STATE*", builtins::numbers::RandomState::new_value(0x853c_49e6_748f_ea9b));
     let cwd = std::env::current_dir()
         .map(|p| {
             let mut s = p.to_string_lossy().to_string();
@@ -182,21 +182,6 @@ fn install_variables() {
     let script = world::intern_exported("*SCRIPT*", &wd.ext);
     script.set_value(Value::Nil);
     script.set_flag(symbol::SPECIAL);
-}
-
-/// The single random state object.
-struct RandomState;
-
-impl foreign::ForeignObj for RandomState {
-    fn type_name(&self) -> &'static str {
-        "RANDOM-STATE"
-    }
-    fn holds_values(&self) -> bool {
-        false
-    }
-    fn class(&self) -> Option<Gc<clos::Class>> {
-        Some(clos::cl_class("RANDOM-STATE"))
-    }
 }
 
 /// Native stack kept free in each process for handlers of stack

@@ -41,12 +41,18 @@ pub fn type_of(v: &Value) -> Value {
         Value::Single(_) => cl("SINGLE-FLOAT"),
         Value::Double(_) => cl("DOUBLE-FLOAT"),
         Value::Complex(c) => {
-            let part = match &c.re {
-                Value::Single(_) => cl("SINGLE-FLOAT"),
-                Value::Double(_) => cl("DOUBLE-FLOAT"),
-                _ => cl("RATIONAL"),
+            // SBCL: (COMPLEX (INTEGER -3 5)), the range of the two parts.
+            let kind = match &c.re {
+                Value::Single(_) => "SINGLE-FLOAT",
+                Value::Double(_) => "DOUBLE-FLOAT",
+                _ if c.re.is_integer() && c.im.is_integer() => "INTEGER",
+                _ => "RATIONAL",
             };
-            list_from([cl("COMPLEX"), part])
+            let (lo, hi) = match number::compare(&c.re, &c.im) {
+                Some(Ordering::Greater) => (c.im.clone(), c.re.clone()),
+                _ => (c.re.clone(), c.im.clone()),
+            };
+            list_from([cl("COMPLEX"), list_from([cl(kind), lo, hi])])
         }
         Value::Char(c) => {
             if crate::chars::is_standard(*c) {

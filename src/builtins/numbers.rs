@@ -79,24 +79,53 @@ fn mask(size: u64) -> BigInt {
     (BigInt::one() << size) - 1
 }
 
-thread_local! {
-    static RNG: Cell<u64> = const { Cell::new(0x853c_49e6_748f_ea9b) };
+/// A RANDOM-STATE: a splitmix64 generator (small, fast, and good enough
+/// for RANDOM; not for cryptography).
+pub struct RandomState {
+    state: Cell<u64>,
 }
 
-/// The next pseudo-random 64-bit number (splitmix64).
-pub fn next_random() -> u64 {
-    RNG.with(|s| {
-        let mut z = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        s.set(z);
+impl RandomState {
+    /// A random state object with the given seed.
+    pub fn new_value(seed: u64) -> Value {
+        crate::foreign::make(RandomState { state: Cell::new(seed) })
+    }
+
+    /// The next pseudo-random 64-bit number.
+    pub fn next(&self) -> u64 {
+        let mut z = self.state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.state.set(z);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
-    })
+    }
 }
 
-/// Seed the generator.
-pub fn seed_random(seed: u64) {
-    RNG.with(|s| s.set(seed));
+impl crate::foreign::ForeignObj for RandomState {
+    fn type_name(&self) -> &'static str {
+        "RANDOM-STATE"
+    }
+    fn holds_values(&self) -> bool {
+        false
+    }
+    fn class(&self) -> Option<crate::gc::Gc<crate::clos::Class>> {
+        Some(crate::clos::cl_class("RANDOM-STATE"))
+    }
+}
+
+/// The random state argument `i` (default *RANDOM-STATE*).
+fn random_state_arg(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Value> {
+    let v = opt(a, i).cloned().unwrap_or_else(|| crate::world::w().s.random_state.value());
+    match crate::foreign::get::<RandomState>(&v) {
+        Some(_) => Ok(v),
+        None => Err(cond::type_error(ctx, v, "RANDOM-STATE")),
+    }
+}
+
+/// The next number from *RANDOM-STATE*.
+pub fn next_random() -> u64 {
+    let v = crate::world::w().s.random_state.value();
+    crate::foreign::get::<RandomState>(&v).map(|r| r.next()).unwrap_or(4)
 }
 
 fn float_like(proto: &Value, x: f64) -> Value {
@@ -658,33 +687,40 @@ crate::defbuiltins! {
 
     /// A pseudo-random number below LIMIT (integer or float).
     fn RANDOM "RANDOM" "(limit &optional state)" (ctx, a) {
+        let sv = random_state_arg(ctx, a, 1)?;
+        let st = crate::foreign::get::<RandomState>(&sv).expect("checked");
         match &a[0] {
-            Value::Fixnum(n) if *n > 0 => Ok(Value::int((next_random() % (*n as u64)) as i64)),
+            Value::Fixnum(n) if *n > 0 => Ok(Value::int((st.next() % (*n as u64)) as i64)),
             Value::Bignum(b) if b.is_positive() => {
                 let bits = b.bits() + 64;
                 let mut r = BigInt::zero();
                 for _ in 0..bits.div_ceil(64) {
-                    r = (r << 64) + BigInt::from(next_random());
+                    r = (r << 64) + BigInt::from(st.next());
                 }
                 Ok(Value::bigint(r % &**b))
             }
-            Value::Single(f) if *f > 0.0 => Ok(Value::Single(((next_random() >> 40) as f32 / (1u64 << 24) as f32) * f)),
-            Value::Double(f) if *f > 0.0 => Ok(Value::Double(((next_random() >> 11) as f64 / (1u64 << 53) as f64) * f)),
+            Value::Single(f) if *f > 0.0 => Ok(Value::Single(((st.next() >> 40) as f32 / (1u64 << 24) as f32) * f)),
+            Value::Double(f) if *f > 0.0 => Ok(Value::Double(((st.next() >> 11) as f64 / (1u64 << 53) as f64) * f)),
             v => Err(cond::type_error(ctx, v.clone(), "(OR (INTEGER 1) (FLOAT (0.0)))")),
         }
     }
 
-    /// A random state (netlisp has one generator; T seeds it from the clock).
+    /// A new random state: a copy of STATE (default *RANDOM-STATE*), or,
+    /// for T, one seeded from the clock.
     fn MAKE_RANDOM_STATE "MAKE-RANDOM-STATE" "(&optional state)" (ctx, a) {
         if matches!(opt(a, 0), Some(v) if v.eq(&Value::t())) {
             let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-            seed_random(t);
+            return Ok(RandomState::new_value(t ^ (std::process::id() as u64) << 32));
         }
-        Ok(crate::world::w().s.random_state.value())
+        let from = match opt(a, 0) { Some(Value::Nil) | None => crate::world::w().s.random_state.value(), Some(v) => v.clone() };
+        match crate::foreign::get::<RandomState>(&from) {
+            Some(r) => Ok(RandomState::new_value(r.state.get())),
+            None => Err(cond::type_error(ctx, from, "(OR RANDOM-STATE (MEMBER NIL T))")),
+        }
     }
     /// Whether OBJECT is a random state.
-    fn RANDOM_STATE_P "RANDOM-STATE-P" "(object)" (ctx, a) {
-        Ok(Value::bool(a[0].eq(&crate::world::w().s.random_state.value())))
+    fn RANDOM_STATE_P "RANDOM-STATE-P" "(object)" (_ctx, a) {
+        Ok(Value::bool(crate::foreign::get::<RandomState>(&a[0]).is_some()))
     }
 
     /// Significand, exponent and sign of a float.

@@ -454,7 +454,7 @@ crate::defbuiltins! {
         let name = args.first();
         let second = args.second();
         if second.is_symbol() && !second.is_nil() {
-            return Ok(l(vec![sys("%SET-SETF-EXPANDER"), quote(name.clone()), quote(l(vec![keyword("SHORT"), second])), quote(name)]));
+            return Ok(l(vec![sys("%SET-SETF-EXPANDER"), quote(name.clone()), quote(l(vec![keyword("SHORT"), second]))]));
         }
         // (defsetf name lambda-list (store-vars) body...)
         let ll = second;
@@ -477,7 +477,6 @@ crate::defbuiltins! {
             sys("%SET-SETF-EXPANDER"),
             quote(name.clone()),
             l(vec![cl("LIST"), keyword("LONG"), Value::Fixnum(n), lam]),
-            quote(name),
         ]))
     }
 
@@ -489,7 +488,6 @@ crate::defbuiltins! {
             sys("%SET-SETF-EXPANDER"),
             quote(name.clone()),
             Value::cons(sys("MACRO-LAMBDA"), args.clone()),
-            quote(name),
         ]))
     }
 
