@@ -559,6 +559,13 @@ pub fn program_error(ctx: &mut Ctx, msg: String) -> Exit {
     error(ctx, c)
 }
 
+/// A SIMPLE-TYPE-ERROR with a message (bad bounding indices and the like).
+pub fn simple_type_error(ctx: &mut Ctx, msg: String, datum: Value, expected: &str) -> Exit {
+    let ty = crate::reader::read_type_spec(expected);
+    let c = simple("SIMPLE-TYPE-ERROR", msg, &[("DATUM", datum), ("EXPECTED-TYPE", ty)]);
+    error(ctx, c)
+}
+
 /// A DESTRUCTURING-ERROR with a message.
 pub fn destructuring_error(ctx: &mut Ctx, msg: String) -> Exit {
     let c = simple("DESTRUCTURING-ERROR", msg, &[]);

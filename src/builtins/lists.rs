@@ -720,78 +720,29 @@ crate::defbuiltins! {
         let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
         if set_member(ctx, &t, &a[0], &a[1])? { Ok(a[1].clone()) } else { Ok(Value::cons(a[0].clone(), a[1].clone())) }
     }
-    /// Elements in either list.
-    fn UNION "UNION" "(list-1 list-2 &key key test test-not)" (ctx, a) {
-        let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
-        let mut out = list_items(ctx, &a[1])?;
-        let l1 = list_items(ctx, &a[0])?;
-        let mut extra = Vec::new();
-        for x in l1 {
-            if !set_member(ctx, &t, &x, &a[1])? { extra.push(x); }
-        }
-        extra.reverse();
-        extra.extend(out.drain(..));
-        Ok(list_from(extra))
-    }
+    /// Elements in either list. Like SBCL, the elements of the longer list
+    /// that the shorter lacks are pushed onto the shorter one.
+    fn UNION "UNION" "(list-1 list-2 &key key test test-not)" (ctx, a) { union(ctx, a) }
     /// Like UNION (may reuse the lists).
-    fn NUNION "NUNION" "(list-1 list-2 &key key test test-not)" (ctx, a) {
-        let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
-        let mut out = Vec::new();
-        for x in list_items(ctx, &a[0])? {
-            if !set_member(ctx, &t, &x, &a[1])? { out.push(x); }
-        }
-        out.extend(list_items(ctx, &a[1])?);
-        Ok(list_from(out))
-    }
-    /// Elements of LIST-1 that are in LIST-2.
+    fn NUNION "NUNION" "(list-1 list-2 &key key test test-not)" (ctx, a) { union(ctx, a) }
+    /// Elements of LIST-1 that are in LIST-2 (in reverse order, as SBCL).
     fn INTERSECTION "INTERSECTION" "(list-1 list-2 &key key test test-not)" (ctx, a) {
         let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
-        let mut out = Vec::new();
-        for x in list_items(ctx, &a[0])? {
-            if set_member(ctx, &t, &x, &a[1])? { out.push(x); }
-        }
-        out.reverse();
-        Ok(list_from(out))
+        Ok(list_from(pushed(filter_members(ctx, &t, &a[0], &a[1], true)?)))
     }
     /// Like INTERSECTION (may reuse LIST-1).
     fn NINTERSECTION "NINTERSECTION" "(list-1 list-2 &key key test test-not)" (ctx, a) {
         let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
-        let mut out = Vec::new();
-        for x in list_items(ctx, &a[0])? {
-            if set_member(ctx, &t, &x, &a[1])? { out.push(x); }
-        }
-        Ok(list_from(out))
+        Ok(list_from(pushed(filter_members(ctx, &t, &a[0], &a[1], true)?)))
     }
-    /// Elements of LIST-1 not in LIST-2.
-    fn SET_DIFFERENCE "SET-DIFFERENCE" "(list-1 list-2 &key key test test-not)" (ctx, a) {
-        let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
-        let mut out = Vec::new();
-        for x in list_items(ctx, &a[0])? {
-            if !set_member(ctx, &t, &x, &a[1])? { out.push(x); }
-        }
-        Ok(list_from(out))
-    }
+    /// Elements of LIST-1 not in LIST-2 (in reverse order, as SBCL).
+    fn SET_DIFFERENCE "SET-DIFFERENCE" "(list-1 list-2 &key key test test-not)" (ctx, a) { set_difference(ctx, a) }
     /// Like SET-DIFFERENCE (may reuse LIST-1).
-    fn NSET_DIFFERENCE "NSET-DIFFERENCE" "(list-1 list-2 &key key test test-not)" (ctx, a) {
-        let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
-        let mut out = Vec::new();
-        for x in list_items(ctx, &a[0])? {
-            if !set_member(ctx, &t, &x, &a[1])? { out.push(x); }
-        }
-        Ok(list_from(out))
-    }
+    fn NSET_DIFFERENCE "NSET-DIFFERENCE" "(list-1 list-2 &key key test test-not)" (ctx, a) { set_difference(ctx, a) }
     /// Elements in exactly one of the lists.
-    fn SET_EXCLUSIVE_OR "SET-EXCLUSIVE-OR" "(list-1 list-2 &key key test test-not)" (ctx, a) {
-        let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
-        let mut out = Vec::new();
-        for x in list_items(ctx, &a[0])? {
-            if !set_member(ctx, &t, &x, &a[1])? { out.push(x); }
-        }
-        for y in list_items(ctx, &a[1])? {
-            if !set_member(ctx, &t, &y, &a[0])? { out.push(y); }
-        }
-        Ok(list_from(out))
-    }
+    fn SET_EXCLUSIVE_OR "SET-EXCLUSIVE-OR" "(list-1 list-2 &key key test test-not)" (ctx, a) { set_exclusive_or(ctx, a) }
+    /// Like SET-EXCLUSIVE-OR (may reuse the lists).
+    fn NSET_EXCLUSIVE_OR "NSET-EXCLUSIVE-OR" "(list-1 list-2 &key key test test-not)" (ctx, a) { set_exclusive_or(ctx, a) }
     /// Whether every element of LIST-1 is in LIST-2.
     fn SUBSETP "SUBSETP" "(list-1 list-2 &key key test test-not)" (ctx, a) {
         let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
@@ -824,4 +775,52 @@ pub fn setters() -> Vec<(&'static str, &'static crate::function::Builtin)> {
 /// Is `opt_function` used here? (kept for other modules).
 pub fn optional_function(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Option<Value>> {
     opt_function(ctx, a, i)
+}
+
+/// The elements of `list` that are (`keep_members`) or are not members of
+/// `other`, in order.
+fn filter_members(ctx: &mut Ctx, t: &Tester, list: &Value, other: &Value, keep_members: bool) -> R<Vec<Value>> {
+    let mut out = Vec::new();
+    for x in list_items(ctx, list)? {
+        if set_member(ctx, t, &x, other)? == keep_members {
+            out.push(x);
+        }
+    }
+    Ok(out)
+}
+
+/// Items in the order PUSHing them one by one would leave them.
+fn pushed(mut items: Vec<Value>) -> Vec<Value> {
+    items.reverse();
+    items
+}
+
+fn union(ctx: &mut Ctx, a: &[Value]) -> R {
+    let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
+    if a[0].is_nil() {
+        return Ok(a[1].clone());
+    }
+    if a[1].is_nil() {
+        return Ok(a[0].clone());
+    }
+    let (n1, n2) = (list_items(ctx, &a[0])?.len(), list_items(ctx, &a[1])?.len());
+    let (short, long) = if n1 < n2 { (&a[0], &a[1]) } else { (&a[1], &a[0]) };
+    let mut out = pushed(filter_members(ctx, &t, long, short, false)?);
+    out.extend(short.iter());
+    Ok(list_from(out))
+}
+
+fn set_difference(ctx: &mut Ctx, a: &[Value]) -> R {
+    let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
+    if a[1].is_nil() {
+        return Ok(a[0].clone());
+    }
+    Ok(list_from(pushed(filter_members(ctx, &t, &a[0], &a[1], false)?)))
+}
+
+fn set_exclusive_or(ctx: &mut Ctx, a: &[Value]) -> R {
+    let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
+    let mut out = pushed(filter_members(ctx, &t, &a[1], &a[0], false)?);
+    out.extend(pushed(filter_members(ctx, &t, &a[0], &a[1], false)?));
+    Ok(list_from(out))
 }

@@ -112,9 +112,11 @@ fn bounds(ctx: &mut Ctx, len: usize, a: &[Value], si: usize, ei: usize) -> R<(us
     let s = opt_index(ctx, a, si)?.unwrap_or(0);
     let e = opt_index(ctx, a, ei)?.unwrap_or(len);
     if s > e || e > len {
-        return Err(cond::simple_error(
+        return Err(cond::simple_type_error(
             ctx,
             format!("The bounding indices {} and {} are bad for a sequence of length {}.", s, e, len),
+            Value::cons(Value::int(s as i64), Value::int(e as i64)),
+            &format!("(CONS (INTEGER 0 {len}) (INTEGER 0 {len}))"),
         ));
     }
     Ok((s, e))

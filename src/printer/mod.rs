@@ -413,7 +413,11 @@ impl<'a> Printer<'a> {
             self.text(c.encode_utf8(&mut b));
             return;
         }
-        let s = if crate::chars::is_graphic(c) {
+        let readable_name = if self.o.readably { crate::chars::unicode_name(c) } else { None };
+        let s = if let Some(n) = readable_name {
+            // SBCL spells characters out under *PRINT-READABLY*.
+            format!("#\\{}", n)
+        } else if crate::chars::is_graphic(c) {
             format!("#\\{}", c)
         } else {
             format!("#\\{}", crate::chars::char_name(c).unwrap_or_else(|| format!("U+{:04X}", c as u32)))
