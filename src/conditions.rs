@@ -80,6 +80,8 @@ const CONDITIONS: &[CondDef] = &[
     // A list that does not match a destructuring lambda list (an ERROR but,
     // as in SBCL, not a PROGRAM-ERROR: the data is wrong, not the call).
     CondDef { name: "DESTRUCTURING-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
+    // A bad FORMAT control string or argument list.
+    CondDef { name: "FORMAT-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
     CondDef { name: "TIMEOUT-ERROR", pkg_sys: false, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
 ];
 
@@ -563,6 +565,12 @@ pub fn program_error(ctx: &mut Ctx, msg: String) -> Exit {
 pub fn simple_type_error(ctx: &mut Ctx, msg: String, datum: Value, expected: &str) -> Exit {
     let ty = crate::reader::read_type_spec(expected);
     let c = simple("SIMPLE-TYPE-ERROR", msg, &[("DATUM", datum), ("EXPECTED-TYPE", ty)]);
+    error(ctx, c)
+}
+
+/// A FORMAT-ERROR with a message.
+pub fn format_error(ctx: &mut Ctx, msg: String) -> Exit {
+    let c = simple("FORMAT-ERROR", msg, &[]);
     error(ctx, c)
 }
 

@@ -1,6 +1,7 @@
 //! FORMAT: control strings are parsed once into directive trees (cached
 //! by their text) and interpreted against the arguments.
 
+use crate::float_format::{self, FloatParams, Flonum};
 use crate::conditions as cond;
 use crate::ctx::{Ctx, Exit, R};
 use crate::eval::apply;
@@ -231,7 +232,7 @@ fn parse(ctx: &mut Ctx, control: &str) -> R<Parsed> {
             });
             Ok(rc)
         }
-        Err(msg) => Err(cond::simple_error(ctx, msg)),
+        Err(msg) => Err(cond::format_error(ctx, msg)),
     }
 }
 
@@ -290,7 +291,7 @@ impl Args<'_> {
                 self.pos += 1;
                 Ok(v.clone())
             }
-            None => Err(cond::simple_error(ctx, "error in FORMAT: no more arguments".into())),
+            None => Err(cond::format_error(ctx, "error in FORMAT: no more arguments".into())),
         }
     }
     fn remaining(&self) -> usize {
@@ -307,12 +308,11 @@ fn param_int(ctx: &mut Ctx, p: Option<&Param>, args: &mut Args, default: i64) ->
     Ok(match p {
         None | Some(Param::None) => default,
         Some(Param::Int(n)) => *n,
-        Some(Param::Char(c)) => *c as i64,
+        Some(Param::Char(c)) => return Err(cond::type_error(ctx, Value::Char(*c), "INTEGER")),
         Some(Param::Hash) => args.remaining() as i64,
         Some(Param::V) => match args.next(ctx)? {
             Value::Fixnum(n) => n,
             Value::Nil => default,
-            Value::Char(c) => c as i64,
             other => return Err(cond::type_error(ctx, other, "INTEGER")),
         },
     })
@@ -493,54 +493,34 @@ fn roman(mut n: i64, old: bool) -> String {
     s
 }
 
-/// Fixed-point formatting of a float for ~F.
-fn format_fixed(x: f64, w: Option<i64>, d: Option<i64>, k: i64, single: bool, at: bool) -> String {
-    let x = x * 10f64.powi(k as i32);
-    let neg = x.is_sign_negative() && x != 0.0;
-    let a = x.abs();
-    let body = match d {
-        Some(d) => format!("{:.*}", d.max(0) as usize, a),
-        None => {
-            match w {
-                Some(w) => {
-                    // As many digits as fit in W.
-                    let int_len = format!("{}", a.trunc() as u128).len();
-                    let sign = if neg || at { 1 } else { 0 };
-                    let avail = (w as usize).saturating_sub(int_len + 1 + sign).max(1);
-                    let s = format!("{:.*}", avail, a);
-                    let t = s.trim_end_matches('0');
-                    let t = if t.ends_with('.') { format!("{}0", t) } else { t.to_string() };
-                    // Do not print more digits than the float has.
-                    let shortest = shortest_fixed(a, single);
-                    if shortest.len() < t.len() { shortest } else { t }
-                }
-                None => shortest_fixed(a, single),
-            }
-        }
+/// SBCL's FORMAT-JUSTIFICATION: pad between segments (and on the left
+/// with `pad_left`, the right with `pad_right`; a lone segment is
+/// right-justified) to MINCOL + k·COLINC columns.
+fn justify_segments(segs: &[String], pad_left: bool, pad_right: bool, mincol: usize, colinc: usize, minpad: usize, padchar: char) -> String {
+    let mut num_gaps = segs.len().saturating_sub(1) + pad_left as usize + pad_right as usize;
+    let chars = num_gaps * minpad + segs.iter().map(|s| s.chars().count()).sum::<usize>();
+    let length = if chars > mincol { mincol + (chars - mincol).div_ceil(colinc) * colinc } else { mincol };
+    let mut padding = length - chars + num_gaps * minpad;
+    let mut out = String::new();
+    let mut do_padding = |out: &mut String| {
+        let n = if num_gaps == 0 { padding } else { padding / num_gaps };
+        padding -= n;
+        num_gaps = num_gaps.saturating_sub(1);
+        out.extend(std::iter::repeat_n(padchar, n));
     };
-    let body = if body.starts_with("0.") && w.is_some_and(|w| body.len() as i64 > w) {
-        body[1..].to_string()
-    } else {
-        body
-    };
-    let sign = if neg { "-" } else if at { "+" } else { "" };
-    format!("{}{}", sign, body)
-}
-
-fn shortest_fixed(a: f64, single: bool) -> String {
-    // Shortest round-trip digits, written without an exponent.
-    let s = if single { format!("{}", a as f32) } else { format!("{}", a) };
-    let s = if s.contains('e') {
-        // Rust Display never uses exponents for finite floats; keep safe.
-        format!("{:.1}", a)
-    } else {
-        s
-    };
-    if s.contains('.') {
-        s
-    } else {
-        format!("{}.0", s)
+    if pad_left || (!pad_right && segs.len() == 1) {
+        do_padding(&mut out);
     }
+    for (i, s) in segs.iter().enumerate() {
+        if i > 0 {
+            do_padding(&mut out);
+        }
+        out.push_str(s);
+    }
+    if pad_right {
+        do_padding(&mut out);
+    }
+    out
 }
 
 impl Fmt<'_> {
@@ -605,11 +585,13 @@ impl Fmt<'_> {
         Ok(())
     }
 
-    fn float_arg(&mut self, v: &Value) -> Option<(f64, bool)> {
+    /// A real argument as a float; rationals become single floats, as in
+    /// SBCL's FORMAT.
+    fn float_arg(&mut self, v: &Value) -> Option<Flonum> {
         match v {
-            Value::Single(f) => Some((*f as f64, true)),
-            Value::Double(f) => Some((*f, false)),
-            v if v.is_real() => number::to_f64(v).map(|f| (f, true)),
+            Value::Single(f) => Some(Flonum { value: *f as f64, single: true }),
+            Value::Double(f) => Some(Flonum { value: *f, single: false }),
+            v if v.is_real() => number::to_f64(v).map(|f| Flonum { value: f as f32 as f64, single: true }),
             _ => None,
         }
     }
@@ -679,7 +661,7 @@ impl Fmt<'_> {
                         use num_traits::ToPrimitive;
                         let n = n.to_i64().unwrap_or(0);
                         if !(1..4000).contains(&n) && !d.colon {
-                            return Err(cond::simple_error(self.ctx, format!("Number too large to print in Roman numerals: {}", n)));
+                            return Err(cond::format_error(self.ctx, format!("Number too large to print in Roman numerals: {}", n)));
                         }
                         roman(n, d.colon)
                     } else if d.colon {
@@ -711,86 +693,36 @@ impl Fmt<'_> {
                     self.out.push(c);
                 }
             }
-            'F' => {
+            'F' | 'E' | 'G' => {
+                // ~w,d,k,ovf,padF and ~w,d,e,k,ovf,pad,markerE/G
+                let is_f = d.ch == 'F';
                 let w = param_opt(self.ctx, d.params.first(), args)?;
                 let dd = param_opt(self.ctx, d.params.get(1), args)?;
-                let k = param_int(self.ctx, d.params.get(2), args, 0)?;
-                let overflow = match d.params.get(3) {
+                let (e, rest) = if is_f { (None, 2) } else { (param_opt(self.ctx, d.params.get(2), args)?, 3) };
+                let k = param_opt(self.ctx, d.params.get(rest), args)?;
+                let ovf = match d.params.get(rest + 1) {
                     None | Some(Param::None) => None,
                     p => Some(param_char(self.ctx, p, args, '*')?),
                 };
-                let padchar = param_char(self.ctx, d.params.get(4), args, ' ')?;
+                let padchar = param_char(self.ctx, d.params.get(rest + 2), args, ' ')?;
+                let marker = match d.params.get(rest + 3) {
+                    None | Some(Param::None) => None,
+                    p if !is_f => Some(param_char(self.ctx, p, args, 'e')?),
+                    _ => None,
+                };
                 let v = args.next(self.ctx)?;
-                let Some((x, single)) = self.float_arg(&v) else {
+                let Some(x) = self.float_arg(&v) else {
                     let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ());
-                    self.out.push_str(&pad(&s, w.unwrap_or(0) as usize, 1, 0, ' ', true));
+                    self.out.push_str(&pad(&s, w.unwrap_or(0).max(0) as usize, 1, 0, ' ', true));
                     return Ok(Flow::Normal);
                 };
-                if w.is_none() && dd.is_none() && k == 0 {
-                    // Like PRIN1 but never with an exponent (SBCL).
-                    let a = x.abs();
-                    let s = if (1e-3..1e7).contains(&a) || a == 0.0 {
-                        number::float_string(x, single, true).trim_end_matches("d0").to_string()
-                    } else {
-                        format_fixed(x, None, None, 0, single, false)
-                    };
-                    let s = if d.at && x >= 0.0 { format!("+{}", s) } else { s };
-                    self.out.push_str(&s);
-                    return Ok(Flow::Normal);
-                }
-                let s = format_fixed(x, w, dd, k, single, d.at);
-                match w {
-                    Some(w) if s.chars().count() > w as usize => match overflow {
-                        Some(c) => self.out.push_str(&std::iter::repeat_n(c, w as usize).collect::<String>()),
-                        None => self.out.push_str(&s),
-                    },
-                    Some(w) => self.out.push_str(&pad(&s, w as usize, 1, 0, padchar, true)),
-                    None => self.out.push_str(&s),
-                }
-            }
-            'E' | 'G' => {
-                let w = param_opt(self.ctx, d.params.first(), args)?;
-                let dd = param_opt(self.ctx, d.params.get(1), args)?;
-                let e = param_opt(self.ctx, d.params.get(2), args)?;
-                let v = args.next(self.ctx)?;
-                let Some((x, single)) = self.float_arg(&v) else {
-                    let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ());
-                    self.out.push_str(&s);
-                    return Ok(Flow::Normal);
+                let p = FloatParams { w, d: dd, e, k, ovf, pad: padchar, marker, at: d.at };
+                let s = match d.ch {
+                    'F' => float_format::format_fixed(x, &p),
+                    'E' => float_format::format_exp(x, &p),
+                    _ => float_format::format_general(x, &p),
                 };
-                if d.ch == 'G' {
-                    let a = x.abs();
-                    if a == 0.0 || (0.1..1e7).contains(&a) {
-                        let s = format_fixed(x, None, dd, 0, single, d.at);
-                        self.out.push_str(&format!("{}    ", s));
-                        return Ok(Flow::Normal);
-                    }
-                }
-                let s = match dd {
-                    Some(dd) => {
-                        let t = format!("{:.*e}", dd.max(0) as usize, x);
-                        let (m, ex) = t.split_once('e').unwrap();
-                        let exn: i64 = ex.parse().unwrap_or(0);
-                        let exs = match e {
-                            Some(ew) => format!("{:0width$}", exn.abs(), width = ew as usize),
-                            None => exn.abs().to_string(),
-                        };
-                        format!("{}{}{}{}", if d.at && x >= 0.0 { "+" } else { "" }, m, if exn < 0 { "e-" } else { "e+" }, exs)
-                    }
-                    None => {
-                        let t = number::float_string(x, single, true);
-                        if t.contains('e') || t.contains('d') {
-                            t.replace('d', "e").replace("e", "e+").replace("e+-", "e-")
-                        } else {
-                            let t = if single { format!("{:e}", x as f32) } else { format!("{:e}", x) };
-                            let (m, ex) = t.split_once('e').unwrap();
-                            let m = if m.contains('.') { m.to_string() } else { format!("{}.0", m) };
-                            let exn: i64 = ex.parse().unwrap_or(0);
-                            format!("{}e{}{}", m, if exn < 0 { "-" } else { "+" }, exn.abs())
-                        }
-                    }
-                };
-                self.out.push_str(&pad(&s, w.unwrap_or(0) as usize, 1, 0, ' ', true));
+                self.out.push_str(&s);
             }
             '$' => {
                 let dd = param_int(self.ctx, d.params.first(), args, 2)?;
@@ -798,26 +730,17 @@ impl Fmt<'_> {
                 let w = param_int(self.ctx, d.params.get(2), args, 0)?;
                 let padchar = param_char(self.ctx, d.params.get(3), args, ' ')?;
                 let v = args.next(self.ctx)?;
-                let Some((x, _)) = self.float_arg(&v) else {
+                let Some(x) = self.float_arg(&v) else {
                     let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ());
-                    self.out.push_str(&s);
+                    self.out.push_str(&pad(&s, w.max(0) as usize, 1, 0, ' ', true));
                     return Ok(Flow::Normal);
                 };
-                let body = format!("{:.*}", dd.max(0) as usize, x.abs());
-                let (ip, fp) = body.split_once('.').map(|(a, b)| (a.to_string(), format!(".{}", b))).unwrap_or((body.clone(), String::new()));
-                let ip = format!("{:0>width$}", ip, width = n.max(1) as usize);
-                let sign = if x.is_sign_negative() && x != 0.0 { "-" } else if d.at { "+" } else { "" };
-                let digits = format!("{}{}", ip, fp);
-                let total = sign.len() + digits.len();
-                let padn = (w as usize).saturating_sub(total);
-                let padding: String = std::iter::repeat_n(padchar, padn).collect();
-                let s = if d.colon { format!("{}{}{}", sign, padding, digits) } else { format!("{}{}{}", padding, sign, digits) };
-                self.out.push_str(&s);
+                self.out.push_str(&float_format::format_dollars(x, dd, n, w, padchar, d.colon, d.at));
             }
             'P' => {
                 let v = if d.colon {
                     if args.pos == 0 {
-                        return Err(cond::simple_error(self.ctx, "error in FORMAT: no previous argument".into()));
+                        return Err(cond::format_error(self.ctx, "error in FORMAT: no previous argument".into()));
                     }
                     args.list[args.pos - 1].clone()
                 } else {
@@ -897,13 +820,13 @@ impl Fmt<'_> {
                 if d.at {
                     let n = param_int(self.ctx, d.params.first(), args, 0)? as usize;
                     if n > args.list.len() {
-                        return Err(cond::simple_error(self.ctx, "error in FORMAT: index out of range for ~@*".into()));
+                        return Err(cond::format_error(self.ctx, "error in FORMAT: index out of range for ~@*".into()));
                     }
                     args.pos = n;
                 } else if d.colon {
                     let n = param_int(self.ctx, d.params.first(), args, 1)? as usize;
                     if n > args.pos {
-                        return Err(cond::simple_error(self.ctx, "error in FORMAT: no previous argument".into()));
+                        return Err(cond::format_error(self.ctx, "error in FORMAT: no previous argument".into()));
                     }
                     args.pos -= n;
                 } else {
@@ -1010,7 +933,7 @@ impl Fmt<'_> {
                 self.finish_sub_stream(&stream);
             }
             other => {
-                return Err(cond::simple_error(self.ctx, format!("error in FORMAT: unknown directive ~{}", other)));
+                return Err(cond::format_error(self.ctx, format!("error in FORMAT: unknown directive ~{}", other)));
             }
         }
         Ok(Flow::Normal)
@@ -1143,6 +1066,9 @@ impl Fmt<'_> {
             } else {
                 match self.run(&body, &mut a2)? {
                     Flow::Normal => {}
+                    Flow::UpAll => {
+                        return Err(cond::format_error(self.ctx, "~:^ may only be used inside ~:{ or ~:@{".into()));
+                    }
                     _ => break,
                 }
             }
@@ -1181,61 +1107,23 @@ impl Fmt<'_> {
             }
         }
         let _ = flow;
-        // ~:; on the first separator marks an overflow prefix; ignore it.
-        if d.sep_colon.first().copied().unwrap_or(false) && !segs.is_empty() {
-            segs.remove(0);
-        }
-        let total: usize = segs.iter().map(|s| s.chars().count()).sum();
-        let nsegs = segs.len();
-        let mut gaps = if nsegs <= 1 { 1 } else { nsegs - 1 };
-        let pad_left = d.colon;
-        let pad_right = d.at;
-        if pad_left {
-            gaps += 1;
-        }
-        if pad_right {
-            gaps += 1;
-        }
-        if nsegs == 1 && !pad_left && !pad_right {
-            // A single segment is right-justified.
-        }
-        let mut width = total + minpad * gaps;
-        if width < mincol {
-            width = mincol + (colinc - ((mincol - total - minpad * gaps.min(mincol)) % colinc)) % colinc;
-            width = width.max(mincol);
-        }
-        let mut padding = width.saturating_sub(total);
-        let mut out = String::new();
-        let mut pads = vec![0usize; gaps];
-        let mut g = 0;
-        // Distribute padding evenly, extra to the left gaps.
-        for p in pads.iter_mut() {
-            *p = padding / (gaps - g).max(1);
-            padding -= *p;
-            g += 1;
-        }
-        let mut gi = 0;
-        let pad_str = |n: usize| std::iter::repeat_n(padchar, n).collect::<String>();
-        if nsegs == 1 && !pad_left && !pad_right {
-            out.push_str(&pad_str(pads[0]));
-            out.push_str(&segs[0]);
+        // ~:; after the first segment makes it a prefix printed (before the
+        // rest) only when the text would pass the line length.
+        let (newline_prefix, extra_space, line_len) = if d.sep_colon.first().copied().unwrap_or(false) && !segs.is_empty() {
+            let extra = param_int(self.ctx, d.sep_params.first().and_then(|p| p.first()), args, 0)?;
+            let len = param_int(self.ctx, d.sep_params.first().and_then(|p| p.get(1)), args, 72)?;
+            (Some(segs.remove(0)), extra, len)
         } else {
-            if pad_left {
-                out.push_str(&pad_str(pads[gi]));
-                gi += 1;
-            }
-            for (i, s) in segs.iter().enumerate() {
-                out.push_str(s);
-                if i + 1 < nsegs {
-                    out.push_str(&pad_str(pads[gi]));
-                    gi += 1;
-                }
-            }
-            if pad_right && gi < pads.len() {
-                out.push_str(&pad_str(pads[gi]));
+            (None, 0, 72)
+        };
+        let text = justify_segments(&segs, d.colon, d.at, mincol, colinc, minpad, padchar);
+        if let Some(prefix) = newline_prefix {
+            let width = text.chars().count() as i64;
+            if self.out.column() as i64 + width + extra_space > line_len {
+                self.out.push_str(&prefix);
             }
         }
-        self.out.push_str(&out);
+        self.out.push_str(&text);
         Ok(Flow::Normal)
     }
 

@@ -26,6 +26,7 @@ pub mod compiler;
 pub mod conditions;
 pub mod ctx;
 pub mod eval;
+pub mod float_format;
 pub mod foreign;
 pub mod format;
 pub mod function;

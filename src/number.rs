@@ -803,7 +803,9 @@ fn float_digits(f: f64, single: bool) -> (String, i32) {
         f.is_subnormal()
     };
     if subnormal {
-        return subnormal_digits(f, single);
+        // SBCL decodes subnormals as if they had full precision, so they
+        // print with more digits than the shortest round trip.
+        return crate::float_format::shortest_digits(f, single);
     }
     let s = if single {
         format!("{:e}", f as f32)
@@ -823,61 +825,6 @@ fn split_exp_digits(s: &str) -> (String, i32) {
     let digits = digits.trim_end_matches('0').to_string();
     let digits = if digits.is_empty() { "0".to_string() } else { digits };
     (digits, exp + 1)
-}
-
-/// SBCL decodes a subnormal float as if it had full precision (its
-/// significand shifted up, the exponent below the minimum), so it prints
-/// as many digits as a normal float would need: the shortest rounding
-/// within half a full-precision unit of the exact value.
-fn subnormal_digits(f: f64, single: bool) -> (String, i32) {
-    let precision = if single { 24 } else { 53 };
-    let exact = float_to_rational(f).unwrap_or_default();
-    let k = f.log2().floor() as i64;
-    let half_ulp = BigRational::new(BigInt::from(1), BigInt::from(1)) * pow2_rational(k - precision + 1)
-        / BigRational::from_integer(BigInt::from(2));
-    let bits = if single { (f as f32).to_bits() as u64 & 0x7f_ffff } else { f.to_bits() & 0xf_ffff_ffff_ffff };
-    let pow2_significand = bits.is_power_of_two();
-    let max_digits = if single { 9 } else { 17 };
-    for n in 1..=max_digits {
-        let s = if single {
-            format!("{:.*e}", n - 1, f as f32)
-        } else {
-            format!("{:.*e}", n - 1, f)
-        };
-        let (mant, exp) = s.split_once('e').unwrap();
-        let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-        let exp: i64 = exp.parse().unwrap();
-        let d = BigRational::from_integer(digits.parse::<BigInt>().unwrap())
-            * pow10_rational(exp - (digits.len() as i64 - 1));
-        // Below a power of two the next float down is half as far away.
-        let within = if d < exact {
-            let gap = &exact - &d;
-            if pow2_significand { gap * BigInt::from(2) < half_ulp } else { gap < half_ulp }
-        } else {
-            &d - &exact < half_ulp
-        };
-        if within {
-            return split_exp_digits(&s);
-        }
-    }
-    split_exp_digits(&format!("{:e}", f))
-}
-
-fn pow2_rational(e: i64) -> BigRational {
-    if e >= 0 {
-        BigRational::from_integer(BigInt::from(1) << e as usize)
-    } else {
-        BigRational::new(BigInt::from(1), BigInt::from(1) << (-e) as usize)
-    }
-}
-
-fn pow10_rational(e: i64) -> BigRational {
-    let p = num_traits::pow(BigInt::from(10), e.unsigned_abs() as usize);
-    if e >= 0 {
-        BigRational::from_integer(p)
-    } else {
-        BigRational::new(BigInt::from(1), p)
-    }
 }
 
 /// Print a float as SBCL does: fixed notation between 1e-3 and 1e7,

@@ -489,7 +489,9 @@ crate::defbuiltins! {
                 Ok(Value::Nil)
             }
             _ => {
-                let s = st::output_designator(ctx, dest)?;
+                // For FORMAT, T means *STANDARD-OUTPUT* (not *TERMINAL-IO*).
+                let dest = if dest.eq(&Value::t()) { Value::Nil } else { dest.clone() };
+                let s = st::output_designator(ctx, &dest)?;
                 if let Some(p) = st::pretty_state(&s) {
                     crate::format::format_to_pretty(ctx, p, &a[1], &a[2..])?;
                     return Ok(Value::Nil);
