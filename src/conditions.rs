@@ -183,34 +183,39 @@ pub fn is_condition(v: &Value) -> bool {
 /// handler that returns declines; one that transfers control ends the
 /// signal with that exit. Returns normally if nobody transfers.
 pub fn signal(ctx: &mut Ctx, cond: &Value) -> R<()> {
-    let mut i = ctx.handlers.len();
-    while i > 0 {
-        i -= 1;
-        if i >= ctx.handlers.len() {
-            continue;
-        }
-        let h = ctx.handlers[i].clone();
-        if !crate::types::typep(ctx, cond, &h.typespec)? {
-            continue;
-        }
-        match h.kind {
-            HandlerKind::Case { target, clause } => {
-                ctx.exit_values = vec![cond.clone()];
-                ctx.exit_tag = clause;
-                return Err(Exit::to(target));
+    // Clusters (one HANDLER-BIND or HANDLER-CASE) innermost first; within a
+    // cluster, the clauses in the order they were written.
+    let mut end = ctx.handlers.len();
+    while end > 0 {
+        let start = ctx.handlers[end - 1].cluster.min(end - 1);
+        let mut i = start;
+        while i < end {
+            if i >= ctx.handlers.len() {
+                break;
             }
-            HandlerKind::Bind(func) => {
-                // While the handler runs, its cluster and everything
-                // established after it are disabled.
-                let start = h.cluster;
-                let hidden = ctx.handlers.split_off(start);
-                let r = apply(ctx, &func, std::slice::from_ref(cond));
-                ctx.handlers.truncate(start);
-                ctx.handlers.extend(hidden);
-                r?;
-                i = start;
+            let h = ctx.handlers[i].clone();
+            i += 1;
+            if !crate::types::typep(ctx, cond, &h.typespec)? {
+                continue;
+            }
+            match h.kind {
+                HandlerKind::Case { target, clause } => {
+                    ctx.exit_values = vec![cond.clone()];
+                    ctx.exit_tag = clause;
+                    return Err(Exit::to(target));
+                }
+                HandlerKind::Bind(func) => {
+                    // While the handler runs, its cluster and everything
+                    // established after it are disabled.
+                    let hidden = ctx.handlers.split_off(start);
+                    let r = apply(ctx, &func, std::slice::from_ref(cond));
+                    ctx.handlers.truncate(start);
+                    ctx.handlers.extend(hidden);
+                    r?;
+                }
             }
         }
+        end = start;
     }
     Ok(())
 }
@@ -447,6 +452,10 @@ impl ForeignObj for RestartObj {
     }
     fn describe(&self) -> String {
         prin1_string(&self.name)
+    }
+    fn princ_text(&self, ctx: &mut Ctx) -> Option<String> {
+        let r = ctx.restarts.iter().find(|r| r.id == self.id).cloned()?;
+        Some(restart_report(ctx, &r))
     }
     fn class(&self) -> Option<Gc<Class>> {
         Some(clos::cl_class("RESTART"))

@@ -19,6 +19,11 @@ pub trait ForeignObj: Any {
     fn describe(&self) -> String {
         String::new()
     }
+    /// What PRINC shows, when it differs from the `#<...>` form (a
+    /// restart prints its report).
+    fn princ_text(&self, _ctx: &mut crate::ctx::Ctx) -> Option<String> {
+        None
+    }
     /// The class of the object, if it has a Lisp class.
     fn class(&self) -> Option<Gc<Class>> {
         None

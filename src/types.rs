@@ -612,23 +612,31 @@ const NAMED_SUBTYPES: &[(&str, &[&str])] = &[
 
 /// Whether the named type `a` is below the named type `b`, following
 /// classes and the table above. `None` when a name is unknown.
-fn named_within(a: &str, b: &str) -> Option<bool> {
-    if a == b || b == "T" {
+fn named_within(a: &Value, b: &Value) -> Option<bool> {
+    if a.eq(b) || matches!(b, Value::Symbol(s) if Gc::ptr_eq(s, &w().s.t)) {
         return Some(true);
     }
-    if let Some((_, ups)) = NAMED_SUBTYPES.iter().find(|(n, _)| *n == a) {
-        for up in *ups {
-            if named_within(up, b)? {
-                return Some(true);
-            }
+    fn std_name(v: &Value) -> Option<&str> {
+        match v {
+            Value::Symbol(s) if s.home_is(&w().cl) => Some(s.name()),
+            _ => None,
         }
+    }
+    if let Some(an) = std_name(a) {
+        if let Some((_, ups)) = NAMED_SUBTYPES.iter().find(|(n, _)| *n == an) {
+            for up in *ups {
+                if named_within(&cl(up), b)? {
+                    return Some(true);
+                }
+            }
+            return Some(false);
+        }
+    }
+    let ca = find_class(a)?;
+    if std_name(b).is_some_and(|bn| NAMED_SUBTYPES.iter().any(|(n, _)| *n == bn)) {
         return Some(false);
     }
-    let ca = find_class(&cl(a))?;
-    if NAMED_SUBTYPES.iter().any(|(n, _)| *n == b) {
-        return Some(false);
-    }
-    let cb = find_class(&cl(b))?;
+    let cb = find_class(b)?;
     Some(ca.is_subclass_of(&cb))
 }
 
@@ -638,13 +646,13 @@ fn find_class(name: &Value) -> Option<Gc<clos::Class>> {
 
 /// The head name of a standard type specifier (`(VECTOR T 3)` → VECTOR),
 /// and whether it carried arguments that narrow it.
-fn head_name(spec: &Value) -> Option<(String, bool)> {
+fn head_name(spec: &Value) -> Option<(Value, bool)> {
     match spec {
-        Value::Symbol(s) if s.home_is(&w().cl) || find_class(spec).is_some() => Some((s.name().to_string(), false)),
+        Value::Symbol(s) if s.home_is(&w().cl) || find_class(spec).is_some() => Some((spec.clone(), false)),
         Value::Cons(_) => match spec.first() {
             Value::Symbol(s) if s.home_is(&w().cl) => {
                 let narrowed = spec.rest().iter().any(|x| !is_star(&x));
-                Some((s.name().to_string(), narrowed))
+                Some((Value::Symbol(s), narrowed))
             }
             _ => None,
         },
@@ -784,14 +792,14 @@ pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
         (Some(ra), Some(rb)) => return Ok((range_within(&ra, &rb), true)),
         (Some(ra), None) => {
             if let Some((bn, false)) = head_name(&b) {
-                if let Some(r) = named_within(ra.kind.class_name(), &bn) {
+                if let Some(r) = named_within(&cl(ra.kind.class_name()), &bn) {
                     return Ok((r, true));
                 }
             }
         }
         (None, Some(rb)) => {
             if let Some((an, false)) = head_name(&a) {
-                if let Some(r) = named_within(&an, rb.kind.class_name()) {
+                if let Some(r) = named_within(&an, &cl(rb.kind.class_name())) {
                     let unbounded = rb.lo.is_none() && rb.hi.is_none();
                     return Ok((r && unbounded, true));
                 }
@@ -822,6 +830,11 @@ fn disjoint(a: &Value, b: &Value) -> bool {
     }
     // Classes that several standard branches share (NULL is a SYMBOL and a
     // LIST; VECTOR is an ARRAY and a SEQUENCE) make overlaps possible.
+    let name = |v: &Value| match v {
+        Value::Symbol(s) if s.home_is(&w().cl) => s.name().to_string(),
+        _ => String::new(),
+    };
+    let (an, bn) = (name(&an), name(&bn));
     let overlapping = |x: &str| matches!(x, "SEQUENCE" | "T" | "STANDARD-OBJECT");
     !overlapping(&an) && !overlapping(&bn) && !(an == "LIST" && bn == "SYMBOL") && !(an == "SYMBOL" && bn == "LIST")
 }

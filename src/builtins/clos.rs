@@ -344,7 +344,7 @@ crate::defbuiltins! {
     /// Define a standard class.
     macro DEFCLASS "DEFCLASS" "(name (&rest superclasses) (&rest slots) &rest options)" (ctx, a) { define_class_form(ctx, &a[0], "STANDARD") }
     /// Define a condition type.
-    macro DEFINE_CONDITION "DEFINE-CONDITION" "(name (&rest parent-types) (&rest slots) &rest options)" (ctx, a) { define_class_form(ctx, &a[0], "CONDITION") }
+    macro DEFINE_CONDITION "DEFINE-CONDITION" "(name (&rest parent-types) (&rest slots) &body options)" (ctx, a) { define_class_form(ctx, &a[0], "CONDITION") }
 
     /// Create or redefine a class (the expansion of DEFCLASS and DEFINE-CONDITION).
     fn ENSURE_CLASS "NETLISP-SYSTEM:%ENSURE-CLASS" "(name kind supers slots default-initargs doc report)" (ctx, a) {
@@ -400,7 +400,7 @@ crate::defbuiltins! {
     }
 
     /// Define a generic function (and its :METHOD options).
-    macro DEFGENERIC "DEFGENERIC" "(name lambda-list &rest options)" (ctx, a) {
+    macro DEFGENERIC "DEFGENERIC" "(name lambda-list &body options)" (ctx, a) {
         let args = a[0].rest();
         let name = args.first();
         let mut forms = vec![cl("PROGN"), l(vec![sys("%ENSURE-GENERIC"), quote(name.clone()), quote(args.second())])];

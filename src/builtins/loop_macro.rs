@@ -127,6 +127,11 @@ impl Loop<'_> {
     }
 
     fn for_clause(&mut self) -> R<()> {
+        // Clauses joined by AND step in parallel: their THEN forms are
+        // evaluated into temporaries before any of the group's steps.
+        let group_steps_start = self.steps.len();
+        let mut then_cursor = group_steps_start;
+        let mut in_group = false;
         loop {
             let var = self.next()?;
             self.skip_type();
@@ -161,7 +166,14 @@ impl Loop<'_> {
                 "=" => {
                     let first = self.next()?;
                     if self.accept(&["THEN"]) {
-                        let then = self.next()?;
+                        let mut then = self.next()?;
+                        if in_group || self.at(&["AND"]) {
+                            let tmp = gensym("THEN");
+                            self.binds.push(l(vec![tmp.clone(), Value::Nil]));
+                            self.steps.insert(then_cursor, l(vec![cl("SETQ"), tmp.clone(), then]));
+                            then_cursor += 1;
+                            then = tmp;
+                        }
                         let flag = gensym("FIRST");
                         self.binds.push(l(vec![flag.clone(), cl("T")]));
                         let mut s1 = vec![];
@@ -264,6 +276,7 @@ impl Loop<'_> {
             if !self.accept(&["AND"]) {
                 return Ok(());
             }
+            in_group = true;
         }
     }
 
@@ -419,18 +432,25 @@ impl Loop<'_> {
                 let v = value_form(self)?;
                 let into = if self.accept(&["INTO"]) { Some(self.next()?) } else { None };
                 self.skip_type();
-                let init = if name.starts_with("MAX") || name.starts_with("MIN") { Value::Nil } else { Value::Fixnum(0) };
-                let var = self.accum_var(into, init);
+                // Like SBCL, an empty MAXIMIZE/MINIMIZE gives 0.
+                let var = self.accum_var(into, Value::Fixnum(0));
                 Ok(vec![match name.as_str() {
                     "COUNT" | "COUNTING" => l(vec![cl("WHEN"), v, l(vec![cl("SETQ"), var.clone(), l(vec![cl("1+"), var])])]),
                     "SUM" | "SUMMING" => l(vec![cl("SETQ"), var.clone(), l(vec![cl("+"), var, v])]),
                     _ => {
                         let g = gensym("V");
+                        let seen = gensym("SEEN");
+                        self.binds.push(l(vec![seen.clone(), Value::Nil]));
                         let op = if name.starts_with("MAX") { "MAX" } else { "MIN" };
                         l(vec![
                             cl("LET"),
                             l(vec![l(vec![g.clone(), v])]),
-                            l(vec![cl("SETQ"), var.clone(), l(vec![cl("IF"), var.clone(), l(vec![cl(op), var, g.clone()]), g])]),
+                            l(vec![
+                                cl("IF"),
+                                seen.clone(),
+                                l(vec![cl("SETQ"), var.clone(), l(vec![cl(op), var.clone(), g.clone()])]),
+                                l(vec![cl("SETQ"), var, g, seen, cl("T")]),
+                            ]),
                         ])
                     }
                 }])

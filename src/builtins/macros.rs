@@ -539,7 +539,7 @@ crate::defbuiltins! {
     }
 
     /// Evaluate BODY; on an ERROR return NIL and the condition.
-    macro IGNORE_ERRORS "IGNORE-ERRORS" "(&body body)" (ctx, a) {
+    macro IGNORE_ERRORS "IGNORE-ERRORS" "(&rest forms)" (ctx, a) {
         let c = gensym("C");
         Ok(l(vec![
             sys("%HANDLER-CASE"),
@@ -549,7 +549,7 @@ crate::defbuiltins! {
     }
 
     /// Evaluate FORM with restarts; invoking one unwinds and runs its clause.
-    macro RESTART_CASE "RESTART-CASE" "(form &rest clauses)" (ctx, a) {
+    macro RESTART_CASE "RESTART-CASE" "(form &body clauses)" (ctx, a) {
         let rest = need(ctx, &a[0], 1, "RESTART-CASE")?;
         Ok(Value::cons(sys("%RESTART-CASE"), rest))
     }

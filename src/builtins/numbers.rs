@@ -851,6 +851,25 @@ pub fn install_constants() {
     def("LEAST-POSITIVE-NORMALIZED-SINGLE-FLOAT", Value::Single(f32::MIN_POSITIVE));
     def("LEAST-NEGATIVE-DOUBLE-FLOAT", Value::Double(-f64::from_bits(1)));
     def("LEAST-NEGATIVE-SINGLE-FLOAT", Value::Single(-f32::from_bits(1)));
+    // Short floats are single floats and long floats double floats, as in SBCL.
+    for (prefix, single) in [("SHORT", true), ("LONG", false)] {
+        let least = if single { Value::Single(f32::from_bits(1)) } else { Value::Double(f64::from_bits(1)) };
+        let normal = if single { Value::Single(f32::MIN_POSITIVE) } else { Value::Double(f64::MIN_POSITIVE) };
+        let neg = |v: &Value| match v { Value::Single(f) => Value::Single(-f), Value::Double(f) => Value::Double(-f), o => o.clone() };
+        def(&format!("LEAST-POSITIVE-{prefix}-FLOAT"), least.clone());
+        def(&format!("LEAST-NEGATIVE-{prefix}-FLOAT"), neg(&least));
+        def(&format!("LEAST-POSITIVE-NORMALIZED-{prefix}-FLOAT"), normal.clone());
+        def(&format!("LEAST-NEGATIVE-NORMALIZED-{prefix}-FLOAT"), neg(&normal));
+        let (eps, neps) = if single {
+            (Value::Single(5.960465e-8), Value::Single(2.9802326e-8))
+        } else {
+            (Value::Double(1.1102230246251568e-16), Value::Double(5.551115123125784e-17))
+        };
+        def(&format!("{prefix}-FLOAT-EPSILON"), eps);
+        def(&format!("{prefix}-FLOAT-NEGATIVE-EPSILON"), neps);
+    }
+    def("LEAST-NEGATIVE-NORMALIZED-DOUBLE-FLOAT", Value::Double(-f64::MIN_POSITIVE));
+    def("LEAST-NEGATIVE-NORMALIZED-SINGLE-FLOAT", Value::Single(-f32::MIN_POSITIVE));
     def("DOUBLE-FLOAT-EPSILON", Value::Double(1.1102230246251568e-16));
     def("SINGLE-FLOAT-EPSILON", Value::Single(5.960465e-8));
     def("DOUBLE-FLOAT-NEGATIVE-EPSILON", Value::Double(5.551115123125784e-17));
@@ -863,6 +882,9 @@ pub fn install_constants() {
     def("LAMBDA-PARAMETERS-LIMIT", Value::Fixnum(4611686018427387903));
     def("MULTIPLE-VALUES-LIMIT", Value::Fixnum(crate::value::MOST_POSITIVE_FIXNUM));
     def("INTERNAL-TIME-UNITS-PER-SECOND", Value::Fixnum(1000000));
+    let lambda_keywords = ["&ALLOW-OTHER-KEYS", "&AUX", "&BODY", "&ENVIRONMENT", "&KEY", "&OPTIONAL", "&REST", "&WHOLE"]
+        .map(|n| Value::Symbol(crate::world::intern_exported(n, &crate::world::w().cl)));
+    def("LAMBDA-LIST-KEYWORDS", crate::value::list_from(lambda_keywords));
     for (i, n) in [
         "BOOLE-CLR", "BOOLE-SET", "BOOLE-1", "BOOLE-2", "BOOLE-C1", "BOOLE-C2", "BOOLE-AND", "BOOLE-IOR",
         "BOOLE-XOR", "BOOLE-EQV", "BOOLE-NAND", "BOOLE-NOR", "BOOLE-ANDC1", "BOOLE-ANDC2", "BOOLE-ORC1",

@@ -133,7 +133,7 @@ crate::defbuiltins! {
         Ok(Value::Nil)
     }
     /// Whether the symbol has a value.
-    fn BOUNDP "BOUNDP" "(symbol)" (ctx, a) { Ok(Value::bool(symbol(ctx, &a[0])?.is_bound())) }
+    fn BOUNDP "BOUNDP" "(symbol)" (ctx, a) { Ok(Value::bool(a[0].is_nil() || symbol(ctx, &a[0])?.is_bound())) }
     /// Make the symbol unbound.
     fn MAKUNBOUND "MAKUNBOUND" "(symbol)" (ctx, a) {
         let s = symbol(ctx, &a[0])?;

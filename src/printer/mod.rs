@@ -384,6 +384,14 @@ impl<'a> Printer<'a> {
                     self.text(&t);
                     return;
                 }
+                if !self.o.escape {
+                    if let Some(ctx) = self.ctx.as_deref_mut() {
+                        if let Some(t) = f.obj.princ_text(ctx) {
+                            self.text(&t);
+                            return;
+                        }
+                    }
+                }
                 let d = f.obj.describe();
                 let t = if d.is_empty() {
                     format!("#<{} {{{:X}}}>", f.obj.type_name(), f.addr())
@@ -1408,6 +1416,7 @@ fn macro_body_position(s: &Gc<Symbol>) -> Option<usize> {
     let text = match &f {
         Value::Function(fun) => match &fun.kind {
             FnKind::Closure { code, .. } => Some(code.lambda_list_form.clone()),
+            FnKind::Builtin(b) => return builtin_body_position(b.lambda_list),
             _ => None,
         },
         _ => None,
@@ -1439,6 +1448,48 @@ fn macro_body_position(s: &Gc<Symbol>) -> Option<usize> {
             _ => return Some(n),
         }
     }
+}
+
+/// The &BODY position in a builtin macro's lambda list text, counting
+/// the top-level parameters before it.
+fn builtin_body_position(text: &str) -> Option<usize> {
+    let inner = text.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let (mut depth, mut n, mut tok) = (0, 0, String::new());
+    let flush = |tok: &mut String, n: &mut usize| -> Option<bool> {
+        if tok.is_empty() {
+            return Some(false);
+        }
+        let t = std::mem::take(tok).to_ascii_uppercase();
+        match t.as_str() {
+            "&BODY" => return Some(true),
+            "&OPTIONAL" | "&WHOLE" | "&ENVIRONMENT" => {}
+            t if t.starts_with('&') => return None,
+            _ => *n += 1,
+        }
+        Some(false)
+    };
+    for c in inner.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                tok.push(c);
+            }
+            ')' => {
+                depth -= 1;
+                tok.push(c);
+            }
+            c if c.is_whitespace() && depth == 0 => {
+                if flush(&mut tok, &mut n)? {
+                    return Some(n);
+                }
+            }
+            c => tok.push(c),
+        }
+    }
+    if flush(&mut tok, &mut n)? {
+        return Some(n);
+    }
+    None
 }
 
 impl Symbol {
