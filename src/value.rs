@@ -458,6 +458,7 @@ impl Value {
                     }
                     return crate::pathname::pathnames_equal(&a, &b);
                 }
+                (Value::Foreign(_), Value::Foreign(_)) => return a.eql(&b) || crate::pathname::pathnames_equal(&a, &b),
                 _ => return a.eql(&b),
             }
         }

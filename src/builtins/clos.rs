@@ -218,6 +218,18 @@ fn class_arg(ctx: &mut Ctx, v: &Value) -> R<Gc<Class>> {
 }
 
 fn method_function_form(name: &Value, ll: &Value, body: &Value) -> Value {
+    // A method accepts the keywords of every applicable method (CLHS
+    // 7.6.5), so its own &KEY list never rejects the others'.
+    let has = |k: &str| ll.iter().any(|x| matches!(&x, Value::Symbol(s) if s.name() == k));
+    let ll = if has("&KEY") && !has("&ALLOW-OTHER-KEYS") {
+        let mut items = ll.list_to_vec();
+        let aux = items.iter().position(|x| matches!(x, Value::Symbol(s) if s.name() == "&AUX")).unwrap_or(items.len());
+        items.insert(aux, cl("&ALLOW-OTHER-KEYS"));
+        list_from(items)
+    } else {
+        ll.clone()
+    };
+    let ll = &ll;
     let nm = gensym("NEXT");
     let block = match name {
         Value::Cons(_) => name.second(),

@@ -257,6 +257,9 @@ crate::defbuiltins! {
         if let Some(pos) = crate::stream::string_in_position(&s) {
             if opt(a, 1).is_none() { return Ok(Value::int(pos as i64)); }
         }
+        if let crate::stream::StreamKind::StringOut(buf) = &s.kind {
+            if opt(a, 1).is_none() { return Ok(Value::int(buf.borrow().len() as i64)); }
+        }
         let Some(b) = s.bytes() else { return Ok(Value::Nil) };
         match opt(a, 1) {
             None => {

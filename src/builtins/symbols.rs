@@ -265,7 +265,7 @@ crate::defbuiltins! {
             other => {
                 let s = symbol(ctx, other)?;
                 let d = documentation_of(&s, &kind);
-                if d.is_none() && kind == "TYPE" {
+                if d.is_none() && matches!(kind.as_str(), "TYPE" | "STRUCTURE") {
                     crate::clos::find_class(other).and_then(|c| c.doc.borrow().clone())
                 } else {
                     d

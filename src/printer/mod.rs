@@ -334,11 +334,27 @@ impl<'a> Printer<'a> {
                     }
                     // Anonymous and local functions: (LAMBDA (X) :IN F).
                     FnKind::Closure { .. } if name.is_cons() && !is_setf_name(&name) => {
-                        let mut o = self.o.clone();
-                        o.pretty = false;
-                        let n = to_string_with(&name, o);
-                        let n = n.replace("(LAMBDA NIL", "(LAMBDA ()");
-                        self.text(&format!("#<FUNCTION {} {{{:X}}}>", n, f.addr()))
+                        // Printed like SBCL: the name as a (pretty) list,
+                        // with () for an empty lambda list.
+                        self.text("#<FUNCTION ");
+                        let escape = std::mem::replace(&mut self.o.escape, true);
+                        if name.second().is_nil() && name.first().eq(&Value::Symbol(w().s.lambda.clone())) {
+                            self.text("(LAMBDA ()");
+                            for x in name.rest().rest().iter() {
+                                self.text(" ");
+                                self.print(&x);
+                            }
+                            self.text(")");
+                        } else if matches!(self.sink, Sink::Pretty(_)) && !name.second().is_list() {
+                            // (FLET H :IN G) is not a FLET form: print it plainly.
+                            self.depth += 1;
+                            self.styled(Style::Linear, &name);
+                            self.depth -= 1;
+                        } else {
+                            self.print(&name);
+                        }
+                        self.o.escape = escape;
+                        self.text(&format!(" {{{:X}}}>", f.addr()))
                     }
                     _ => {
                         let n = prin1_string(&name);
