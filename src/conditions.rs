@@ -418,7 +418,8 @@ pub fn backtrace(ctx: &Ctx, max: usize) -> String {
         }
         let name = match &f.func {
             FrameFn::Builtin(b) => b.symbol_name().to_string(),
-            FrameFn::Value(v) => match v.as_function_name() {
+            // SAFETY: the frame is live, so its caller still holds the function.
+            FrameFn::Function(p) => match unsafe { p.as_ref() }.name() {
                 Value::Nil => "(LAMBDA)".to_string(),
                 n => prin1_string(&n),
             },

@@ -79,8 +79,17 @@ impl std::fmt::Display for Loc {
 pub enum FrameFn {
     /// A builtin (kept without allocating a function object).
     Builtin(&'static crate::function::Builtin),
-    /// Any other function.
-    Value(Value),
+    /// Any other function. Not reference-counted: whoever makes the call
+    /// holds the function for as long as the frame exists.
+    Function(std::ptr::NonNull<crate::function::Function>),
+}
+
+impl FrameFn {
+    /// The frame of a call to `f`.
+    #[inline(always)]
+    pub fn of(f: &crate::gc::Gc<crate::function::Function>) -> FrameFn {
+        FrameFn::Function(std::ptr::NonNull::from(&**f))
+    }
 }
 
 /// One active call, for backtraces and error locations.

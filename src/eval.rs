@@ -103,8 +103,129 @@ fn eval_args(ctx: &mut Ctx, fr: &Frame, args: &[Node]) -> R<Args> {
 }
 
 impl Node {
-    /// Evaluate in frame `fr`.
+    /// An argument or operand: variables and constants are fetched here,
+    /// without a call to [`Node::eval`].
+    #[inline(always)]
+    pub fn operand(&self, ctx: &mut Ctx, fr: &Frame) -> R {
+        match self {
+            Node::Const(v) => Ok(v.clone()),
+            Node::Slot(i) => Ok(ctx.stack[fr.base + *i as usize].clone()),
+            _ => self.eval(ctx, fr),
+        }
+    }
+
+    /// The fixnum a constant or slot holds, looked at in place; for 1+, 1-,
+    /// + and - of such operands, the fixnum result. The value stays in a
+    /// register instead of making a round trip through memory as a Value.
+    #[inline(always)]
+    fn peek_fixnum(&self, ctx: &Ctx, fr: &Frame) -> Option<i64> {
+        match self {
+            Node::Const(Value::Fixnum(n)) => Some(*n),
+            Node::Slot(i) => match ctx.stack[fr.base + *i as usize] {
+                Value::Fixnum(n) => Some(n),
+                _ => None,
+            },
+            Node::Op1(op @ (Op1::Inc | Op1::Dec), a) => {
+                let n = a.peek_leaf_fixnum(ctx, fr)?;
+                fixnum_in_range(if *op == Op1::Inc { n + 1 } else { n - 1 })
+            }
+            Node::Op2(op @ (Op2::Add | Op2::Sub), b) => {
+                let x = b.0.peek_leaf_fixnum(ctx, fr)?;
+                let y = b.1.peek_leaf_fixnum(ctx, fr)?;
+                fixnum_in_range(if *op == Op2::Add { x + y } else { x - y })
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Node::peek_fixnum`] for constants and slots only.
+    #[inline(always)]
+    fn peek_leaf_fixnum(&self, ctx: &Ctx, fr: &Frame) -> Option<i64> {
+        match self {
+            Node::Const(Value::Fixnum(n)) => Some(*n),
+            Node::Slot(i) => match ctx.stack[fr.base + *i as usize] {
+                Value::Fixnum(n) => Some(n),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Evaluate as the test of a conditional: comparisons answer a Rust
+    /// bool without making T or NIL.
+    #[inline]
+    pub fn eval_test(&self, ctx: &mut Ctx, fr: &Frame) -> R<bool> {
+        match self {
+            Node::Op2(op, b) if op.is_predicate() => {
+                let (x, y) = match (b.0.peek_fixnum(ctx, fr), b.1.peek_fixnum(ctx, fr)) {
+                    (Some(x), Some(y)) => (x, y),
+                    _ => {
+                        let x = b.0.operand(ctx, fr)?;
+                        let y = b.1.operand(ctx, fr)?;
+                        match (&x, &y) {
+                            (Value::Fixnum(a), Value::Fixnum(b)) => (*a, *b),
+                            _ => return Ok(op2_slow(ctx, *op, x, y)?.truthy()),
+                        }
+                    }
+                };
+                Ok(match op {
+                    Op2::Lt => x < y,
+                    Op2::Gt => x > y,
+                    Op2::Le => x <= y,
+                    Op2::Ge => x >= y,
+                    _ => x == y,
+                })
+            }
+            Node::Op1(Op1::Not, n) => Ok(!n.eval_test(ctx, fr)?),
+            _ => Ok(self.eval(ctx, fr)?.truthy()),
+        }
+    }
+
+    /// Evaluate in frame `fr`. The common nodes are handled here and the
+    /// rest in [`Node::eval_cold`], which keeps this function's stack frame
+    /// small: it is entered once per node, recursively.
     pub fn eval(&self, ctx: &mut Ctx, fr: &Frame) -> R {
+        match self {
+            Node::Const(v) => Ok(v.clone()),
+            Node::Slot(i) => Ok(ctx.stack[fr.base + *i as usize].clone()),
+            Node::Captured(i) => Ok(fr.env[*i as usize].get()),
+            Node::If(b) => {
+                if b.0.eval_test(ctx, fr)? {
+                    b.1.eval(ctx, fr)
+                } else {
+                    b.2.eval(ctx, fr)
+                }
+            }
+            Node::Call(c) => call_global(ctx, fr, c),
+            Node::Single(n) => {
+                let v = n.eval(ctx, fr)?;
+                ctx.nvals = 1;
+                Ok(v)
+            }
+            Node::Op1(op, a) => {
+                if let (Op1::Inc | Op1::Dec, Some(n)) = (op, a.peek_fixnum(ctx, fr)) {
+                    return Ok(Value::int(if *op == Op1::Inc { n + 1 } else { n - 1 }));
+                }
+                let v = a.operand(ctx, fr)?;
+                op1(ctx, *op, v)
+            }
+            Node::Op2(op, b) => {
+                if let (Some(x), Some(y)) = (b.0.peek_fixnum(ctx, fr), b.1.peek_fixnum(ctx, fr)) {
+                    if let Some(v) = op2_fixnums(*op, x, y) {
+                        return Ok(v);
+                    }
+                }
+                let x = b.0.operand(ctx, fr)?;
+                let y = b.1.operand(ctx, fr)?;
+                op2(ctx, *op, x, y)
+            }
+            _ => self.eval_cold(ctx, fr),
+        }
+    }
+
+    /// Evaluate the less frequent nodes.
+    #[inline(never)]
+    fn eval_cold(&self, ctx: &mut Ctx, fr: &Frame) -> R {
         match self {
             Node::Const(v) => Ok(v.clone()),
             Node::Slot(i) => Ok(ctx.stack[fr.base + *i as usize].clone()),
@@ -143,7 +264,7 @@ impl Node {
                 Ok(v)
             }
             Node::If(b) => {
-                if b.0.eval(ctx, fr)?.truthy() {
+                if b.0.eval_test(ctx, fr)? {
                     b.1.eval(ctx, fr)
                 } else {
                     b.2.eval(ctx, fr)
@@ -359,6 +480,29 @@ fn op1(ctx: &mut Ctx, op: Op1, v: Value) -> R {
             other => number::zerop(ctx, &other).map(Value::bool),
         },
     }
+}
+
+/// `n` if it is in the fixnum range.
+#[inline(always)]
+fn fixnum_in_range(n: i64) -> Option<i64> {
+    (crate::value::MOST_NEGATIVE_FIXNUM..=crate::value::MOST_POSITIVE_FIXNUM)
+        .contains(&n)
+        .then_some(n)
+}
+
+/// Two fixnums under the inline operators (None: needs the general path).
+#[inline(always)]
+fn op2_fixnums(op: Op2, a: i64, b: i64) -> Option<Value> {
+    Some(match op {
+        Op2::Add => Value::int(a + b),
+        Op2::Sub => Value::int(a - b),
+        Op2::Lt => Value::bool(a < b),
+        Op2::Gt => Value::bool(a > b),
+        Op2::Le => Value::bool(a <= b),
+        Op2::Ge => Value::bool(a >= b),
+        Op2::NumEq | Op2::Eq | Op2::Eql => Value::bool(a == b),
+        _ => return None,
+    })
 }
 
 #[inline(always)]
@@ -633,27 +777,37 @@ fn make_closure(ctx: &mut Ctx, fr: &Frame, code: &std::rc::Rc<Lambda>) -> Value 
     }))
 }
 
+#[inline(never)]
 fn call_global(ctx: &mut Ctx, fr: &Frame, c: &Call) -> R {
-    let f = c.sym.function();
-    match &f {
-        Value::Function(fun) if !c.sym.is_macro() => match &fun.kind {
+    // Hold the function (a plain count increment) so that redefining it
+    // during the call cannot free the running code.
+    let fun = c.sym.with_function(|f| match f {
+        Value::Function(g) => Some(g.clone()),
+        _ => None,
+    });
+    match fun {
+        Some(fun) if !c.sym.is_macro() => match &fun.kind {
             FnKind::Closure { code, env } => {
                 for a in c.args.iter() {
-                    let v = a.eval(ctx, fr)?;
+                    if let Some(n) = a.peek_fixnum(ctx, fr) {
+                        ctx.stack.push(Value::Fixnum(n));
+                        continue;
+                    }
+                    let v = a.operand(ctx, fr)?;
                     ctx.stack.push(v);
                 }
-                invoke_closure(ctx, &f, code, env, c.args.len(), c.loc)
+                invoke_closure(ctx, &fun, code, env, c.args.len(), c.loc)
             }
             _ => {
                 let args = eval_args(ctx, fr, &c.args)?;
-                call_function(ctx, fun, &args, c.loc)
+                call_function(ctx, &fun, &args, c.loc)
             }
         },
-        Value::Function(_) => Err(conditions::program_error(
+        Some(_) => Err(conditions::program_error(
             ctx,
             format!("{} is a macro, not a function", c.sym.name()),
         )),
-        _ => {
+        None => {
             let name = crate::symbol::sym_value(&c.sym);
             let args = eval_args(ctx, fr, &c.args)?;
             let f = conditions::undefined_function_restartable(ctx, name)?;
@@ -670,7 +824,7 @@ fn call_value(ctx: &mut Ctx, fr: &Frame, f: &Value, args: &[Node], loc: Loc) -> 
                     let v = a.eval(ctx, fr)?;
                     ctx.stack.push(v);
                 }
-                invoke_closure(ctx, f, code, env, args.len(), loc)
+                invoke_closure(ctx, fun, code, env, args.len(), loc)
             }
             _ => {
                 let a = eval_args(ctx, fr, args)?;
@@ -708,13 +862,13 @@ pub fn call_function(ctx: &mut Ctx, fun: &Gc<Function>, args: &[Value], loc: Loc
         FnKind::Builtin(b) => call_builtin(ctx, b, args, loc),
         FnKind::Closure { code, env } => {
             ctx.stack.extend_from_slice(args);
-            invoke_closure(ctx, &Value::Function(fun.clone()), code, env, args.len(), loc)
+            invoke_closure(ctx, fun, code, env, args.len(), loc)
         }
         FnKind::Native(n) => {
             check_arity(ctx, &n.sig, args.len(), &Value::Function(fun.clone()))?;
             let fmark = ctx.frames.len();
             ctx.frames.push(CallFrame {
-                func: FrameFn::Value(Value::Function(fun.clone())),
+                func: FrameFn::of(fun),
                 loc,
             });
             ctx.nvals = 1;
@@ -726,7 +880,7 @@ pub fn call_function(ctx: &mut Ctx, fun: &Gc<Function>, args: &[Value], loc: Loc
         FnKind::Bound(b) => {
             let fmark = ctx.frames.len();
             ctx.frames.push(CallFrame {
-                func: FrameFn::Value(Value::Function(fun.clone())),
+                func: FrameFn::of(fun),
                 loc,
             });
             ctx.nvals = 1;
@@ -849,7 +1003,7 @@ fn normalize_keys(ctx: &mut Ctx, b: &'static Builtin, args: &[Value]) -> R<Args>
 /// Run a closure whose `nargs` arguments were pushed on the value stack.
 pub fn invoke_closure(
     ctx: &mut Ctx,
-    fval: &Value,
+    fun: &Gc<Function>,
     code: &Lambda,
     env: &[Gc<VarCell>],
     nargs: usize,
@@ -859,7 +1013,7 @@ pub fn invoke_closure(
     let fmark = ctx.frames.len();
     let dmark = ctx.dyn_binds.len();
     ctx.frames.push(CallFrame {
-        func: FrameFn::Value(fval.clone()),
+        func: FrameFn::of(fun),
         loc,
     });
     let fr = Frame { base, env };
@@ -870,33 +1024,62 @@ pub fn invoke_closure(
         ctx.tick()?;
         if code.simple {
             if nargs != code.nreq as usize {
-                return Err(conditions::arity_error(ctx, fval, nargs));
+                return Err(conditions::arity_error(ctx, &Value::Function(fun.clone()), nargs));
             }
             if code.nslots as usize > nargs {
                 ctx.stack.resize(base + code.nslots as usize, Value::Nil);
             }
         } else {
-            let args: Args = ctx.stack.drain(base..).collect();
-            ctx.stack.resize(base + code.nslots as usize, Value::Nil);
-            if code.is_macro {
-                let form = args.first().cloned().unwrap_or(Value::Nil);
-                let envv = args.get(1).cloned().unwrap_or(Value::Nil);
-                if args.len() != 2 {
-                    return Err(conditions::arity_error(ctx, fval, args.len()));
-                }
-                bind_macro_args(ctx, &fr, &code.params, form, envv, &code.name)?;
-            } else {
-                bind_args(ctx, &fr, &code.params, &args, fval)?;
-            }
+            bind_general_args(ctx, &fr, &Value::Function(fun.clone()), code, nargs)?;
         }
-        code.body.eval(ctx, &fr)
+        let v = code.body.eval(ctx, &fr)?;
+        if code.single_valued {
+            ctx.nvals = 1;
+        }
+        Ok(v)
     })();
     if ctx.dyn_binds.len() > dmark {
         ctx.unbind_to(dmark);
     }
     ctx.frames.truncate(fmark);
-    ctx.stack.truncate(base);
+    truncate_values(&mut ctx.stack, base);
     r
+}
+
+/// Drop the values above `len`, calling drop code only for heap objects.
+#[inline(always)]
+pub fn truncate_values(stack: &mut Vec<Value>, len: usize) {
+    if len >= stack.len() {
+        return;
+    }
+    for v in &mut stack[len..] {
+        if !v.is_immediate() {
+            // SAFETY: each value is dropped once; the length is cut below.
+            unsafe { std::ptr::drop_in_place(v) };
+        }
+    }
+    // SAFETY: the elements past `len` were dropped (or need no drop).
+    unsafe { stack.set_len(len) };
+}
+
+/// Bind arguments for lambda lists other than plain required parameters
+/// (and for macro expanders).
+#[inline(never)]
+fn bind_general_args(ctx: &mut Ctx, fr: &Frame, fval: &Value, code: &Lambda, nargs: usize) -> R<()> {
+    let base = fr.base;
+    let args: Args = ctx.stack.drain(base..).collect();
+    debug_assert_eq!(args.len(), nargs);
+    ctx.stack.resize(base + code.nslots as usize, Value::Nil);
+    if code.is_macro {
+        let form = args.first().cloned().unwrap_or(Value::Nil);
+        let envv = args.get(1).cloned().unwrap_or(Value::Nil);
+        if args.len() != 2 {
+            return Err(conditions::arity_error(ctx, fval, args.len()));
+        }
+        bind_macro_args(ctx, fr, &code.params, form, envv, &code.name)
+    } else {
+        bind_args(ctx, fr, &code.params, &args, fval)
+    }
 }
 
 fn bind_param(ctx: &mut Ctx, fr: &Frame, p: &Param, v: Value, what: &Value) -> R<()> {

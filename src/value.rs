@@ -29,7 +29,7 @@ pub struct Complex {
 }
 
 /// A Lisp object.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub enum Value {
     /// The symbol NIL, which is also the empty list.
     #[default]
@@ -164,6 +164,60 @@ unsafe impl Trace for VarCell {
     }
 }
 
+impl Clone for Value {
+    /// Immediates copy inline; only heap objects take the out-of-line path
+    /// that bumps a reference count.
+    #[inline(always)]
+    fn clone(&self) -> Value {
+        match self {
+            Value::Nil => Value::Nil,
+            Value::Fixnum(n) => Value::Fixnum(*n),
+            Value::Char(c) => Value::Char(*c),
+            Value::Single(f) => Value::Single(*f),
+            Value::Double(f) => Value::Double(*f),
+            Value::Unbound => Value::Unbound,
+            _ => self.clone_heap(),
+        }
+    }
+}
+
+impl Value {
+    /// Whether the value lives in the word itself (no reference count).
+    #[inline(always)]
+    pub fn is_immediate(&self) -> bool {
+        matches!(
+            self,
+            Value::Nil | Value::Unbound | Value::Fixnum(_) | Value::Char(_) | Value::Single(_) | Value::Double(_)
+        )
+    }
+
+    #[inline(never)]
+    fn clone_heap(&self) -> Value {
+        match self {
+            Value::Bignum(x) => Value::Bignum(x.clone()),
+            Value::Ratio(x) => Value::Ratio(x.clone()),
+            Value::Complex(x) => Value::Complex(x.clone()),
+            Value::Symbol(x) => Value::Symbol(x.clone()),
+            Value::Cons(x) => Value::Cons(x.clone()),
+            Value::Array(x) => Value::Array(x.clone()),
+            Value::Function(x) => Value::Function(x.clone()),
+            Value::HashTable(x) => Value::HashTable(x.clone()),
+            Value::Package(x) => Value::Package(x.clone()),
+            Value::Stream(x) => Value::Stream(x.clone()),
+            Value::Instance(x) => Value::Instance(x.clone()),
+            Value::Class(x) => Value::Class(x.clone()),
+            Value::Cell(x) => Value::Cell(x.clone()),
+            Value::Foreign(x) => Value::Foreign(x.clone()),
+            Value::Nil => Value::Nil,
+            Value::Unbound => Value::Unbound,
+            Value::Fixnum(n) => Value::Fixnum(*n),
+            Value::Char(c) => Value::Char(*c),
+            Value::Single(f) => Value::Single(*f),
+            Value::Double(f) => Value::Double(*f),
+        }
+    }
+}
+
 impl Value {
     /// Report the heap references held by this value.
     #[inline]
@@ -206,13 +260,18 @@ impl Value {
     }
 
     /// An integer value, normalised to a fixnum when it fits.
-    #[inline]
+    #[inline(always)]
     pub fn int(n: i64) -> Value {
         if (MOST_NEGATIVE_FIXNUM..=MOST_POSITIVE_FIXNUM).contains(&n) {
             Value::Fixnum(n)
         } else {
-            Value::Bignum(Rc::new(BigInt::from(n)))
+            Value::big_from_i64(n)
         }
+    }
+
+    #[inline(never)]
+    fn big_from_i64(n: i64) -> Value {
+        Value::Bignum(Rc::new(BigInt::from(n)))
     }
 
     /// An integer from a bignum, normalised to a fixnum when it fits.

@@ -59,7 +59,13 @@ pub struct VarInfo {
     pub slot: u32,
     /// Whether a closure captures it.
     pub captured: bool,
+    /// For block variables: whether any RETURN-FROM names the block.
+    pub used: bool,
 }
+
+/// A slot number not assigned yet (block variables get one only when a
+/// closure needs the block's dynamic exit id).
+pub const NO_SLOT: u32 = u32::MAX;
 
 /// One entry of the lexical environment during compilation.
 #[derive(Clone)]
@@ -165,6 +171,7 @@ impl<'c> Compiler<'c> {
             nreq: 0,
             simple: true,
             is_macro: false,
+            single_valued: false,
             source_body: Value::Nil,
             block_name: None,
         };
@@ -195,8 +202,32 @@ impl<'c> Compiler<'c> {
             level,
             slot,
             captured: false,
+            used: false,
         });
         (self.vars.len() - 1) as VarId
+    }
+
+    /// A variable of the current level whose slot is assigned on demand
+    /// ([`Compiler::ensure_slot`]).
+    pub fn new_lazy_var(&mut self) -> VarId {
+        let level = self.level();
+        self.vars.push(VarInfo {
+            level,
+            slot: NO_SLOT,
+            captured: false,
+            used: false,
+        });
+        (self.vars.len() - 1) as VarId
+    }
+
+    /// Give a lazily created variable its slot in its own level's frame.
+    pub fn ensure_slot(&mut self, id: VarId) {
+        let v = &mut self.vars[id as usize];
+        if v.slot == NO_SLOT {
+            let counter = &mut self.levels[v.level as usize];
+            v.slot = *counter;
+            *counter += 1;
+        }
     }
 
     /// A reference to a variable, noting captures from inner functions.
@@ -604,12 +635,15 @@ impl<'c> Compiler<'c> {
         let nslots = self.levels.pop().unwrap();
         let simple = params.is_simple() && !is_macro;
         let nreq = params.req.len() as u32;
+        let single_valued = body_node.never_reports();
+        let body_code = if single_valued { body_node } else { body_node.make_mv() };
         Ok(Rc::new(Lambda {
             name,
             lambda_list_form: lambda_list.clone(),
             params,
             nslots,
-            body: body_node.make_mv(),
+            body: body_code,
+            single_valued,
             captures: Vec::new(),
             doc,
             loc: lam_loc,

@@ -135,6 +135,9 @@ pub struct Lambda {
     pub simple: bool,
     /// Whether this is a macro expander (arguments: form, env).
     pub is_macro: bool,
+    /// The body never reports multiple values in a tail position: it runs
+    /// unwrapped and the caller sets `nvals` to one afterwards.
+    pub single_valued: bool,
     /// The body forms as written, for FUNCTION-LAMBDA-EXPRESSION.
     pub source_body: Value,
     /// The BLOCK name wrapped around the body (named functions).
@@ -394,6 +397,13 @@ pub enum Op2 {
     Cons,
 }
 
+impl Op2 {
+    /// Whether the operation is a comparison (its value is T or NIL).
+    pub fn is_predicate(self) -> bool {
+        matches!(self, Op2::Lt | Op2::Gt | Op2::Le | Op2::Ge | Op2::NumEq | Op2::Eq | Op2::Eql)
+    }
+}
+
 /// A node of compiled code.
 #[derive(Debug)]
 pub enum Node {
@@ -512,6 +522,24 @@ impl Node {
             // These never return normally.
             Node::ReturnFrom(_) | Node::Go(_) | Node::Throw(_) => true,
             _ => false,
+        }
+    }
+
+    /// Whether no tail position of this node reports its values (all of
+    /// them yield exactly one value without setting `nvals`).
+    pub fn never_reports(&self) -> bool {
+        match self {
+            Node::If(b) => b.1.never_reports() && b.2.never_reports(),
+            Node::Progn(v) => v.last().is_none_or(|n| n.never_reports()),
+            Node::Let(l) => l.body.never_reports(),
+            Node::Located(b) => b.0.never_reports(),
+            Node::MvBind(_)
+            | Node::Destructure(_)
+            | Node::HandlerBind(_)
+            | Node::UnwindProtect(_)
+            | Node::MvProg1(_)
+            | Node::Progv(_) => false,
+            other => !other.reports_values(),
         }
     }
 

@@ -479,13 +479,17 @@ fn comp_locally(c: &mut Compiler, form: &Value) -> R<Node> {
 /// Compile a body inside a block named `name`.
 pub fn comp_block_body(c: &mut Compiler, name: Value, body: &Value) -> R<Node> {
     let id = w().next_id();
-    let var = c.new_var();
+    let var = c.new_lazy_var();
     let level = c.levels.len() as u32 - 1;
     let mark = c.scope_mark();
     c.push_scope(Scope::Block(name, id, var, level));
     let body = c.comp_body(body);
     c.pop_scope_to(mark);
     let body = body?.make_mv();
+    // A block nobody returns from costs nothing (every DEFUN has one).
+    if !c.vars[var as usize].used {
+        return Ok(body);
+    }
     let dynamic = if c.vars[var as usize].captured {
         Some(Binder {
             var,
@@ -519,9 +523,11 @@ fn comp_return_from(c: &mut Compiler, form: &Value) -> R<Node> {
         ));
     };
     let value = c.comp(&form.third())?.make_mv();
+    c.vars[var as usize].used = true;
     let target = if level == c.level() {
         Target::Static(id)
     } else {
+        c.ensure_slot(var);
         Target::Dynamic(c.ref_var(var))
     };
     Ok(Node::ReturnFrom(Box::new(ReturnFrom { target, value, name })))
