@@ -385,6 +385,10 @@ pub fn describe_unhandled(ctx: &mut Ctx, cond: &Value) -> String {
         s.push_str(line);
         s.push('\n');
     }
+    let top = ctx.toplevel_loc;
+    if top.is_known() && loc.is_some_and(|l| l != top) {
+        s.push_str(&format!("while evaluating the form at {}\n", top));
+    }
     let bt = backtrace(ctx, 15);
     if !bt.is_empty() {
         s.push_str("Backtrace:\n");
@@ -407,28 +411,46 @@ pub fn error_location(ctx: &Ctx) -> Option<crate::ctx::Loc> {
     }
 }
 
-/// The active calls, innermost first, at most `max` lines.
+/// The active calls, innermost first, at most `max` lines; a run of
+/// identical frames (runaway recursion) is shown once with its count.
 pub fn backtrace(ctx: &Ctx, max: usize) -> String {
+    let lines: Vec<String> = ctx
+        .frames
+        .iter()
+        .rev()
+        .map(|f| {
+            let name = match &f.func {
+                FrameFn::Builtin(b) => b.symbol_name().to_string(),
+                // SAFETY: the frame is live, so its caller still holds the function.
+                FrameFn::Function(p) => match unsafe { p.as_ref() }.name() {
+                    Value::Nil => "(LAMBDA)".to_string(),
+                    n => prin1_string(&n),
+                },
+            };
+            if f.loc.is_known() {
+                format!("{} at {}", name, f.loc)
+            } else {
+                name
+            }
+        })
+        .collect();
     let mut s = String::new();
-    let n = ctx.frames.len();
-    for (i, f) in ctx.frames.iter().rev().enumerate() {
-        if i >= max {
-            s.push_str(&format!("  ... {} more\n", n - max));
+    let (mut i, mut shown) = (0, 0);
+    while i < lines.len() {
+        if shown >= max {
+            s.push_str(&format!("  ... {} more\n", lines.len() - i));
             break;
         }
-        let name = match &f.func {
-            FrameFn::Builtin(b) => b.symbol_name().to_string(),
-            // SAFETY: the frame is live, so its caller still holds the function.
-            FrameFn::Function(p) => match unsafe { p.as_ref() }.name() {
-                Value::Nil => "(LAMBDA)".to_string(),
-                n => prin1_string(&n),
-            },
-        };
-        if f.loc.is_known() {
-            s.push_str(&format!("  {}: {} at {}\n", i, name, f.loc));
+        let run = lines[i..].iter().take_while(|l| **l == lines[i]).count();
+        if run > 2 {
+            s.push_str(&format!("  {}-{}: {} ({} times)\n", i, i + run - 1, lines[i], run));
         } else {
-            s.push_str(&format!("  {}: {}\n", i, name));
+            for k in 0..run {
+                s.push_str(&format!("  {}: {}\n", i + k, lines[i]));
+            }
         }
+        i += run;
+        shown += 1;
     }
     s
 }

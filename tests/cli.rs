@@ -1,0 +1,176 @@
+//! The command line and the REPL as a user meets them: exit codes, error
+//! reports with file:line:column, script arguments, and a REPL session that
+//! survives errors. (Output that must match SBCL is checked by the Lisp
+//! suite; these messages are netlisp's own.)
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn netlisp() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netlisp"))
+}
+
+fn script(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netlisp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run_script(name: &str, text: &str, args: &[&str]) -> Output {
+    let path = script(name, text);
+    netlisp().arg(&path).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repl(input: &str) -> Output {
+    let mut child = netlisp()
+        .env("NETLISP_HISTORY", std::env::temp_dir().join("netlisp-cli-history"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn eval_option_prints_and_exits_zero() {
+    let o = netlisp().args(["-e", "(print (+ 1 2))"]).output().unwrap();
+    assert_eq!(stdout(&o), "\n3 ");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn several_eval_options_run_in_order() {
+    let o = netlisp().args(["-e", "(defvar *x* 20)", "--eval", "(princ (+ *x* 1))"]).output().unwrap();
+    assert_eq!(stdout(&o), "21");
+}
+
+#[test]
+fn help_and_version() {
+    let o = netlisp().arg("--help").output().unwrap();
+    assert!(stdout(&o).contains("netlisp FILE"), "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(0));
+    let o = netlisp().arg("--version").output().unwrap();
+    assert!(stdout(&o).starts_with("netlisp "), "{}", stdout(&o));
+}
+
+#[test]
+fn script_sees_its_arguments_and_name() {
+    let o = run_script(
+        "args.lisp",
+        "(format t \"~s ~a\" netlisp:*args* (pathname-name netlisp:*script*))",
+        &["one", "two"],
+    );
+    assert_eq!(stdout(&o), "(\"one\" \"two\") args");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn shebang_line_is_ignored() {
+    let o = run_script("shebang.lisp", "#!/usr/bin/env netlisp\n(princ \"ran\")\n", &[]);
+    assert_eq!(stdout(&o), "ran");
+}
+
+#[test]
+fn exit_and_quit_set_the_status() {
+    let o = run_script("exit.lisp", "(princ 1) (exit :code 3) (princ 2)", &[]);
+    assert_eq!(stdout(&o), "1");
+    assert_eq!(o.status.code(), Some(3));
+    let o = run_script("quit.lisp", "(quit 4)", &[]);
+    assert_eq!(o.status.code(), Some(4));
+}
+
+#[test]
+fn unbound_variable_reports_file_line_and_column() {
+    let o = run_script("unbound.lisp", "(print 1)\n\n  (print no-such-variable)\n", &[]);
+    let err = stderr(&o);
+    assert!(err.contains("unbound.lisp:3:3"), "{err}");
+    assert!(err.contains("The variable NO-SUCH-VARIABLE is unbound."), "{err}");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "\n1 ");
+}
+
+#[test]
+fn syntax_errors_report_where_the_form_starts() {
+    let o = run_script("unbalanced.lisp", "(print 1)\n(print (+ 1 2)\n", &[]);
+    let err = stderr(&o);
+    assert!(err.contains("unbalanced.lisp:2:1"), "{err}");
+    assert_eq!(o.status.code(), Some(1));
+    let o = run_script("string.lisp", "(print \"never closed)\n", &[]);
+    let err = stderr(&o);
+    assert!(err.contains("string.lisp:1:8"), "{err}");
+    assert!(err.contains("unterminated string"), "{err}");
+    let o = run_script("extra.lisp", "(print 1))\n", &[]);
+    assert!(stderr(&o).contains("extra.lisp:1:10"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn runaway_recursion_is_a_condition_not_a_crash() {
+    let o = run_script("deep.lisp", "(defun down (n) (+ 1 (down n)))\n(down 0)\n", &[]);
+    let err = stderr(&o);
+    assert!(err.contains("Control stack exhausted"), "{err}");
+    assert!(err.contains("deep.lisp:2:1"), "{err}");
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn stack_exhaustion_can_be_handled() {
+    let o = run_script(
+        "deep-handled.lisp",
+        "(defun down (n) (+ 1 (down n)))\n(princ (handler-case (down 0) (storage-condition () :caught)))\n(princ (+ 1 1))",
+        &[],
+    );
+    assert_eq!(stdout(&o), "CAUGHT2");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn errors_in_functions_show_a_backtrace_with_locations() {
+    let o = run_script("bt.lisp", "(defun inner (x)\n  (car x))\n(defun outer () (inner 5))\n(outer)\n", &[]);
+    let err = stderr(&o);
+    assert!(err.contains("bt.lisp:4:1"), "{err}");
+    assert!(err.contains("INNER"), "{err}");
+    assert!(err.contains("OUTER"), "{err}");
+}
+
+#[test]
+fn missing_script_is_an_error() {
+    let o = netlisp().arg("/nonexistent/netlisp-test.lisp").output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent/netlisp-test.lisp"));
+}
+
+#[test]
+fn repl_survives_errors_and_keeps_history_variables() {
+    let o = repl("(+ 1 2)\n(car 1)\n(list 1\n 2)\n(+ 3 4)\n(list * ** ***)\nno-such-var\n(princ \"alive\")\n");
+    let out = stdout(&o);
+    let err = stderr(&o);
+    assert!(out.contains("3\n"), "{out}");
+    assert!(out.contains("(1 2)\n"), "{out}");
+    assert!(out.contains("(7 (1 2) 3)\n"), "{out}");
+    assert!(out.contains("alive"), "{out}");
+    assert!(err.contains("The value\n    1\n  is not of type\n    LIST") || err.contains("is not of type"), "{err}");
+    assert!(err.contains("NO-SUCH-VAR"), "{err}");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn repl_survives_syntax_errors_and_runaway_recursion() {
+    let o = repl("(print 1))\n(defun f () (f))\n(f)\n(princ :still-here)\n");
+    let out = stdout(&o);
+    assert!(out.contains("STILL-HERE"), "out: {out}\nerr: {}", stderr(&o));
+    assert!(stderr(&o).contains("Control stack exhausted"), "{}", stderr(&o));
+}
