@@ -172,8 +172,16 @@ impl ArrayData {
         match self {
             ArrayData::T(v) => v.push(val),
             ArrayData::Char(v) => v.push(if let Value::Char(c) = val { c } else { '\0' }),
-            ArrayData::U8(v) => v.push(if let Value::Fixnum(n) = val { n as u8 } else { 0 }),
-            ArrayData::I8(v) => v.push(if let Value::Fixnum(n) = val { n as i8 } else { 0 }),
+            ArrayData::U8(v) => v.push(if let Value::Fixnum(n) = val {
+                n as u8
+            } else {
+                0
+            }),
+            ArrayData::I8(v) => v.push(if let Value::Fixnum(n) = val {
+                n as i8
+            } else {
+                0
+            }),
         }
     }
 
@@ -182,8 +190,22 @@ impl ArrayData {
         match self {
             ArrayData::T(v) => v.resize(n, fill.clone()),
             ArrayData::Char(v) => v.resize(n, if let Value::Char(c) = fill { *c } else { '\0' }),
-            ArrayData::U8(v) => v.resize(n, if let Value::Fixnum(x) = fill { *x as u8 } else { 0 }),
-            ArrayData::I8(v) => v.resize(n, if let Value::Fixnum(x) = fill { *x as i8 } else { 0 }),
+            ArrayData::U8(v) => v.resize(
+                n,
+                if let Value::Fixnum(x) = fill {
+                    *x as u8
+                } else {
+                    0
+                },
+            ),
+            ArrayData::I8(v) => v.resize(
+                n,
+                if let Value::Fixnum(x) = fill {
+                    *x as i8
+                } else {
+                    0
+                },
+            ),
         }
     }
 
@@ -193,8 +215,22 @@ impl ArrayData {
             ElemType::Character | ElemType::BaseChar => {
                 ArrayData::Char(vec![if let Value::Char(c) = init { *c } else { '\0' }; n])
             }
-            ElemType::U8 | ElemType::Bit => ArrayData::U8(vec![if let Value::Fixnum(x) = init { *x as u8 } else { 0 }; n]),
-            ElemType::I8 => ArrayData::I8(vec![if let Value::Fixnum(x) = init { *x as i8 } else { 0 }; n]),
+            ElemType::U8 | ElemType::Bit => ArrayData::U8(vec![
+                if let Value::Fixnum(x) = init {
+                    *x as u8
+                } else {
+                    0
+                };
+                n
+            ]),
+            ElemType::I8 => ArrayData::I8(vec![
+                if let Value::Fixnum(x) = init {
+                    *x as i8
+                } else {
+                    0
+                };
+                n
+            ]),
             _ => ArrayData::T(vec![init.clone(); n]),
         }
     }
@@ -390,7 +426,12 @@ pub fn equal_arrays(a: &Gc<Array>, b: &Gc<Array>) -> bool {
         return a.len() == b.len() && a.chars() == b.chars();
     }
     if a.is_bit_vector() && b.is_bit_vector() {
-        return a.to_vec().iter().zip(b.to_vec().iter()).all(|(x, y)| x.eq(y)) && a.len() == b.len();
+        return a
+            .to_vec()
+            .iter()
+            .zip(b.to_vec().iter())
+            .all(|(x, y)| x.eq(y))
+            && a.len() == b.len();
     }
     false
 }

@@ -261,7 +261,10 @@ pub fn char_name(c: char) -> Option<String> {
 /// The Unicode name of a printable Latin-1 character, if known.
 pub fn unicode_name(c: char) -> Option<&'static str> {
     let code = c as u32;
-    UNICODE_NAMES.iter().find(|(k, _)| *k == code).map(|(_, n)| *n)
+    UNICODE_NAMES
+        .iter()
+        .find(|(k, _)| *k == code)
+        .map(|(_, n)| *n)
 }
 
 /// The character with a name (NAME-CHAR), case-insensitive.
@@ -273,7 +276,10 @@ pub fn name_char(name: &str) -> Option<char> {
     if let Some((_, k)) = ALIASES.iter().find(|(n, _)| *n == up) {
         return char::from_u32(*k);
     }
-    if let Some((k, _)) = UNICODE_NAMES.iter().find(|(_, n)| n.eq_ignore_ascii_case(&up)) {
+    if let Some((k, _)) = UNICODE_NAMES
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(&up))
+    {
         return char::from_u32(*k);
     }
     let hex = up.strip_prefix("U+").or_else(|| up.strip_prefix('U'));

@@ -24,65 +24,253 @@ struct CondDef {
 }
 
 const CONDITIONS: &[CondDef] = &[
-    CondDef { name: "SERIOUS-CONDITION", pkg_sys: false, supers: &["CONDITION"], slots: &[] },
-    CondDef { name: "ERROR", pkg_sys: false, supers: &["SERIOUS-CONDITION"], slots: &[] },
-    CondDef { name: "WARNING", pkg_sys: false, supers: &["CONDITION"], slots: &[] },
-    CondDef { name: "STYLE-WARNING", pkg_sys: false, supers: &["WARNING"], slots: &[] },
-    CondDef { name: "STORAGE-CONDITION", pkg_sys: false, supers: &["SERIOUS-CONDITION"], slots: &[] },
+    CondDef {
+        name: "SERIOUS-CONDITION",
+        pkg_sys: false,
+        supers: &["CONDITION"],
+        slots: &[],
+    },
+    CondDef {
+        name: "ERROR",
+        pkg_sys: false,
+        supers: &["SERIOUS-CONDITION"],
+        slots: &[],
+    },
+    CondDef {
+        name: "WARNING",
+        pkg_sys: false,
+        supers: &["CONDITION"],
+        slots: &[],
+    },
+    CondDef {
+        name: "STYLE-WARNING",
+        pkg_sys: false,
+        supers: &["WARNING"],
+        slots: &[],
+    },
+    CondDef {
+        name: "STORAGE-CONDITION",
+        pkg_sys: false,
+        supers: &["SERIOUS-CONDITION"],
+        slots: &[],
+    },
     CondDef {
         name: "SIMPLE-CONDITION",
         pkg_sys: false,
         supers: &["CONDITION"],
-        slots: &[("FORMAT-CONTROL", "FORMAT-CONTROL"), ("FORMAT-ARGUMENTS", "FORMAT-ARGUMENTS")],
+        slots: &[
+            ("FORMAT-CONTROL", "FORMAT-CONTROL"),
+            ("FORMAT-ARGUMENTS", "FORMAT-ARGUMENTS"),
+        ],
     },
-    CondDef { name: "SIMPLE-ERROR", pkg_sys: false, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
-    CondDef { name: "SIMPLE-WARNING", pkg_sys: false, supers: &["SIMPLE-CONDITION", "WARNING"], slots: &[] },
+    CondDef {
+        name: "SIMPLE-ERROR",
+        pkg_sys: false,
+        supers: &["SIMPLE-CONDITION", "ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "SIMPLE-WARNING",
+        pkg_sys: false,
+        supers: &["SIMPLE-CONDITION", "WARNING"],
+        slots: &[],
+    },
     CondDef {
         name: "TYPE-ERROR",
         pkg_sys: false,
         supers: &["ERROR"],
         slots: &[("DATUM", "DATUM"), ("EXPECTED-TYPE", "EXPECTED-TYPE")],
     },
-    CondDef { name: "SIMPLE-TYPE-ERROR", pkg_sys: false, supers: &["SIMPLE-CONDITION", "TYPE-ERROR"], slots: &[] },
-    CondDef { name: "PROGRAM-ERROR", pkg_sys: false, supers: &["ERROR"], slots: &[] },
-    CondDef { name: "CONTROL-ERROR", pkg_sys: false, supers: &["ERROR"], slots: &[] },
-    CondDef { name: "CELL-ERROR", pkg_sys: false, supers: &["ERROR"], slots: &[("NAME", "NAME")] },
-    CondDef { name: "UNBOUND-VARIABLE", pkg_sys: false, supers: &["CELL-ERROR"], slots: &[] },
-    CondDef { name: "UNDEFINED-FUNCTION", pkg_sys: false, supers: &["CELL-ERROR"], slots: &[] },
-    CondDef { name: "UNBOUND-SLOT", pkg_sys: false, supers: &["CELL-ERROR"], slots: &[("INSTANCE", "INSTANCE")] },
+    CondDef {
+        name: "SIMPLE-TYPE-ERROR",
+        pkg_sys: false,
+        supers: &["SIMPLE-CONDITION", "TYPE-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "PROGRAM-ERROR",
+        pkg_sys: false,
+        supers: &["ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "CONTROL-ERROR",
+        pkg_sys: false,
+        supers: &["ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "CELL-ERROR",
+        pkg_sys: false,
+        supers: &["ERROR"],
+        slots: &[("NAME", "NAME")],
+    },
+    CondDef {
+        name: "UNBOUND-VARIABLE",
+        pkg_sys: false,
+        supers: &["CELL-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "UNDEFINED-FUNCTION",
+        pkg_sys: false,
+        supers: &["CELL-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "UNBOUND-SLOT",
+        pkg_sys: false,
+        supers: &["CELL-ERROR"],
+        slots: &[("INSTANCE", "INSTANCE")],
+    },
     CondDef {
         name: "ARITHMETIC-ERROR",
         pkg_sys: false,
         supers: &["ERROR"],
         slots: &[("OPERATION", "OPERATION"), ("OPERANDS", "OPERANDS")],
     },
-    CondDef { name: "DIVISION-BY-ZERO", pkg_sys: false, supers: &["ARITHMETIC-ERROR"], slots: &[] },
-    CondDef { name: "FLOATING-POINT-OVERFLOW", pkg_sys: false, supers: &["ARITHMETIC-ERROR"], slots: &[] },
-    CondDef { name: "FLOATING-POINT-UNDERFLOW", pkg_sys: false, supers: &["ARITHMETIC-ERROR"], slots: &[] },
-    CondDef { name: "FLOATING-POINT-INEXACT", pkg_sys: false, supers: &["ARITHMETIC-ERROR"], slots: &[] },
-    CondDef { name: "FLOATING-POINT-INVALID-OPERATION", pkg_sys: false, supers: &["ARITHMETIC-ERROR"], slots: &[] },
-    CondDef { name: "STREAM-ERROR", pkg_sys: false, supers: &["ERROR"], slots: &[("STREAM", "STREAM")] },
-    CondDef { name: "END-OF-FILE", pkg_sys: false, supers: &["STREAM-ERROR"], slots: &[] },
-    CondDef { name: "FILE-ERROR", pkg_sys: false, supers: &["ERROR"], slots: &[("PATHNAME", "PATHNAME")] },
-    CondDef { name: "PACKAGE-ERROR", pkg_sys: false, supers: &["ERROR"], slots: &[("PACKAGE", "PACKAGE")] },
-    CondDef { name: "PARSE-ERROR", pkg_sys: false, supers: &["ERROR"], slots: &[] },
-    CondDef { name: "READER-ERROR", pkg_sys: false, supers: &["PARSE-ERROR", "STREAM-ERROR"], slots: &[] },
-    CondDef { name: "PRINT-NOT-READABLE", pkg_sys: false, supers: &["ERROR"], slots: &[("OBJECT", "OBJECT")] },
+    CondDef {
+        name: "DIVISION-BY-ZERO",
+        pkg_sys: false,
+        supers: &["ARITHMETIC-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "FLOATING-POINT-OVERFLOW",
+        pkg_sys: false,
+        supers: &["ARITHMETIC-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "FLOATING-POINT-UNDERFLOW",
+        pkg_sys: false,
+        supers: &["ARITHMETIC-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "FLOATING-POINT-INEXACT",
+        pkg_sys: false,
+        supers: &["ARITHMETIC-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "FLOATING-POINT-INVALID-OPERATION",
+        pkg_sys: false,
+        supers: &["ARITHMETIC-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "STREAM-ERROR",
+        pkg_sys: false,
+        supers: &["ERROR"],
+        slots: &[("STREAM", "STREAM")],
+    },
+    CondDef {
+        name: "END-OF-FILE",
+        pkg_sys: false,
+        supers: &["STREAM-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "FILE-ERROR",
+        pkg_sys: false,
+        supers: &["ERROR"],
+        slots: &[("PATHNAME", "PATHNAME")],
+    },
+    CondDef {
+        name: "PACKAGE-ERROR",
+        pkg_sys: false,
+        supers: &["ERROR"],
+        slots: &[("PACKAGE", "PACKAGE")],
+    },
+    CondDef {
+        name: "PARSE-ERROR",
+        pkg_sys: false,
+        supers: &["ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "READER-ERROR",
+        pkg_sys: false,
+        supers: &["PARSE-ERROR", "STREAM-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "PRINT-NOT-READABLE",
+        pkg_sys: false,
+        supers: &["ERROR"],
+        slots: &[("OBJECT", "OBJECT")],
+    },
     // Message-carrying variants the runtime signals.
-    CondDef { name: "SIMPLE-PROGRAM-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "PROGRAM-ERROR"], slots: &[] },
-    CondDef { name: "SIMPLE-CONTROL-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "CONTROL-ERROR"], slots: &[] },
-    CondDef { name: "SIMPLE-STREAM-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "STREAM-ERROR"], slots: &[] },
-    CondDef { name: "SIMPLE-FILE-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "FILE-ERROR"], slots: &[] },
-    CondDef { name: "SIMPLE-PACKAGE-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "PACKAGE-ERROR"], slots: &[] },
-    CondDef { name: "SIMPLE-READER-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "READER-ERROR"], slots: &[] },
-    CondDef { name: "SIMPLE-PARSE-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "PARSE-ERROR"], slots: &[] },
-    CondDef { name: "SIMPLE-STORAGE-CONDITION", pkg_sys: true, supers: &["SIMPLE-CONDITION", "STORAGE-CONDITION"], slots: &[] },
+    CondDef {
+        name: "SIMPLE-PROGRAM-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "PROGRAM-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "SIMPLE-CONTROL-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "CONTROL-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "SIMPLE-STREAM-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "STREAM-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "SIMPLE-FILE-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "FILE-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "SIMPLE-PACKAGE-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "PACKAGE-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "SIMPLE-READER-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "READER-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "SIMPLE-PARSE-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "PARSE-ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "SIMPLE-STORAGE-CONDITION",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "STORAGE-CONDITION"],
+        slots: &[],
+    },
     // A list that does not match a destructuring lambda list (an ERROR but,
     // as in SBCL, not a PROGRAM-ERROR: the data is wrong, not the call).
-    CondDef { name: "DESTRUCTURING-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
+    CondDef {
+        name: "DESTRUCTURING-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "ERROR"],
+        slots: &[],
+    },
     // A bad FORMAT control string or argument list.
-    CondDef { name: "FORMAT-ERROR", pkg_sys: true, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
-    CondDef { name: "TIMEOUT-ERROR", pkg_sys: false, supers: &["SIMPLE-CONDITION", "ERROR"], slots: &[] },
+    CondDef {
+        name: "FORMAT-ERROR",
+        pkg_sys: true,
+        supers: &["SIMPLE-CONDITION", "ERROR"],
+        slots: &[],
+    },
+    CondDef {
+        name: "TIMEOUT-ERROR",
+        pkg_sys: false,
+        supers: &["SIMPLE-CONDITION", "ERROR"],
+        slots: &[],
+    },
 ];
 
 /// Find a condition class by name (CL first, then the system package).
@@ -156,7 +344,10 @@ pub fn make_condition(class: &Gc<Class>, initargs: &[(Value, Value)]) -> Value {
 /// Make a condition of the named class with initargs given by name.
 pub fn make(name: &str, initargs: &[(&str, Value)]) -> Value {
     let class = condition_class(name);
-    let ia: Vec<(Value, Value)> = initargs.iter().map(|(k, v)| (keyword(k), v.clone())).collect();
+    let ia: Vec<(Value, Value)> = initargs
+        .iter()
+        .map(|(k, v)| (keyword(k), v.clone()))
+        .collect();
     make_condition(&class, &ia)
 }
 
@@ -223,12 +414,19 @@ pub fn signal(ctx: &mut Ctx, cond: &Value) -> R<()> {
 /// Run `f` under a handler for conditions of `typespec` that unwinds out
 /// of it, like HANDLER-CASE: `Ok(Ok(value))` when `f` returns,
 /// `Ok(Err(condition))` when such a condition was signalled inside.
-pub fn handler_case(ctx: &mut Ctx, typespec: Value, f: impl FnOnce(&mut Ctx) -> R) -> R<Result<Value, Value>> {
+pub fn handler_case(
+    ctx: &mut Ctx,
+    typespec: Value,
+    f: impl FnOnce(&mut Ctx) -> R,
+) -> R<Result<Value, Value>> {
     let id = w().next_id();
     let mark = crate::eval::Mark::of(ctx);
     ctx.handlers.push(crate::ctx::Handler {
         typespec,
-        kind: HandlerKind::Case { target: id, clause: 0 },
+        kind: HandlerKind::Case {
+            target: id,
+            clause: 0,
+        },
         cluster: mark.handlers,
     });
     let r = f(ctx);
@@ -312,10 +510,16 @@ pub fn report_string(ctx: &mut Ctx, cond: &Value) -> R<String> {
         ));
     }
     if is("UNBOUND-VARIABLE") {
-        return Ok(format!("The variable {} is unbound.", prin1_string(&slot(cond, "NAME"))));
+        return Ok(format!(
+            "The variable {} is unbound.",
+            prin1_string(&slot(cond, "NAME"))
+        ));
     }
     if is("UNDEFINED-FUNCTION") {
-        return Ok(format!("The function {} is undefined.", crate::printer::prin1_with_prefix(&slot(cond, "NAME"))));
+        return Ok(format!(
+            "The function {} is undefined.",
+            crate::printer::prin1_with_prefix(&slot(cond, "NAME"))
+        ));
     }
     if is("UNBOUND-SLOT") {
         return Ok(format!(
@@ -332,19 +536,32 @@ pub fn report_string(ctx: &mut Ctx, cond: &Value) -> R<String> {
             s.push_str(&format!(
                 "\nOperation was ({} {}).",
                 prin1_string(&op),
-                operands.iter().map(|v| prin1_string(&v)).collect::<Vec<_>>().join(" ")
+                operands
+                    .iter()
+                    .map(|v| prin1_string(&v))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ));
         }
         return Ok(s);
     }
     if is("END-OF-FILE") {
-        return Ok(format!("end of file on {}", prin1_string(&slot(cond, "STREAM"))));
+        return Ok(format!(
+            "end of file on {}",
+            prin1_string(&slot(cond, "STREAM"))
+        ));
     }
     if is("FILE-ERROR") {
-        return Ok(format!("error on file {}", prin1_string(&slot(cond, "PATHNAME"))));
+        return Ok(format!(
+            "error on file {}",
+            prin1_string(&slot(cond, "PATHNAME"))
+        ));
     }
     if is("PRINT-NOT-READABLE") {
-        return Ok(format!("{} cannot be printed readably.", prin1_string(&slot(cond, "OBJECT"))));
+        return Ok(format!(
+            "{} cannot be printed readably.",
+            prin1_string(&slot(cond, "OBJECT"))
+        ));
     }
     if is("STORAGE-CONDITION") {
         return Ok("Control stack exhausted (no more space for function call frames).".into());
@@ -359,7 +576,10 @@ pub fn report_unhandled(ctx: &mut Ctx, cond: &Value) {
     crate::stream::flush_standard(ctx);
     let err = w().s.error_output.value();
     let ok = match &err {
-        Value::Stream(s) => crate::stream::write_str(ctx, s, &text).is_ok() && crate::stream::force_output(ctx, s).is_ok(),
+        Value::Stream(s) => {
+            crate::stream::write_str(ctx, s, &text).is_ok()
+                && crate::stream::force_output(ctx, s).is_ok()
+        }
         _ => false,
     };
     if !ok {
@@ -373,7 +593,8 @@ pub fn describe_unhandled(ctx: &mut Ctx, cond: &Value) -> String {
         Value::Instance(i) => i.class().name_string(),
         _ => "CONDITION".into(),
     };
-    let report = report_string(ctx, cond).unwrap_or_else(|_| "(error while reporting the condition)".into());
+    let report =
+        report_string(ctx, cond).unwrap_or_else(|_| "(error while reporting the condition)".into());
     let loc = error_location(ctx);
     let mut s = String::new();
     match loc {
@@ -443,7 +664,13 @@ pub fn backtrace(ctx: &Ctx, max: usize) -> String {
         }
         let run = lines[i..].iter().take_while(|l| **l == lines[i]).count();
         if run > 2 {
-            s.push_str(&format!("  {}-{}: {} ({} times)\n", i, i + run - 1, lines[i], run));
+            s.push_str(&format!(
+                "  {}-{}: {} ({} times)\n",
+                i,
+                i + run - 1,
+                lines[i],
+                run
+            ));
         } else {
             for k in 0..run {
                 s.push_str(&format!("  {}: {}\n", i + k, lines[i]));
@@ -521,7 +748,7 @@ pub fn restart_report(ctx: &mut Ctx, r: &Restart) -> String {
         v if v.is_string() => crate::array::string_of(v).unwrap(),
         f => {
             let out = crate::stream::make_string_output();
-            if apply(ctx, f, &[out.clone()]).is_ok() {
+            if apply(ctx, f, std::slice::from_ref(&out)).is_ok() {
                 if let Value::Stream(s) = &out {
                     return crate::stream::take_string_output(s).unwrap_or_default();
                 }
@@ -574,7 +801,10 @@ fn escape_tildes(s: &str) -> String {
 
 fn simple(class: &str, msg: String, extra: &[(&str, Value)]) -> Value {
     let mut ia: Vec<(&str, Value)> = vec![
-        ("FORMAT-CONTROL", crate::array::Array::string(&escape_tildes(&msg))),
+        (
+            "FORMAT-CONTROL",
+            crate::array::Array::string(&escape_tildes(&msg)),
+        ),
         ("FORMAT-ARGUMENTS", Value::Nil),
     ];
     ia.extend(extra.iter().cloned());
@@ -596,7 +826,11 @@ pub fn program_error(ctx: &mut Ctx, msg: String) -> Exit {
 /// A SIMPLE-TYPE-ERROR with a message (bad bounding indices and the like).
 pub fn simple_type_error(ctx: &mut Ctx, msg: String, datum: Value, expected: &str) -> Exit {
     let ty = crate::reader::read_type_spec(expected);
-    let c = simple("SIMPLE-TYPE-ERROR", msg, &[("DATUM", datum), ("EXPECTED-TYPE", ty)]);
+    let c = simple(
+        "SIMPLE-TYPE-ERROR",
+        msg,
+        &[("DATUM", datum), ("EXPECTED-TYPE", ty)],
+    );
     error(ctx, c)
 }
 
@@ -666,7 +900,11 @@ pub fn io_error(ctx: &mut Ctx, op: &str, what: &str, e: std::io::Error) -> Exit 
 
 /// A timeout on an I/O operation.
 pub fn timeout_error(ctx: &mut Ctx, op: &str, what: &str, secs: f64) -> Exit {
-    let c = simple("TIMEOUT-ERROR", format!("{} on {} timed out after {} seconds", op, what, secs), &[]);
+    let c = simple(
+        "TIMEOUT-ERROR",
+        format!("{} on {} timed out after {} seconds", op, what, secs),
+        &[],
+    );
     error(ctx, c)
 }
 
@@ -678,7 +916,10 @@ pub fn type_error(ctx: &mut Ctx, datum: Value, expected: &str) -> Exit {
 
 /// A TYPE-ERROR with the expected type as a value.
 pub fn type_error_v(ctx: &mut Ctx, datum: Value, expected: Value) -> Exit {
-    let c = make("TYPE-ERROR", &[("DATUM", datum), ("EXPECTED-TYPE", expected)]);
+    let c = make(
+        "TYPE-ERROR",
+        &[("DATUM", datum), ("EXPECTED-TYPE", expected)],
+    );
     error(ctx, c)
 }
 
@@ -692,7 +933,17 @@ pub fn index_error(ctx: &mut Ctx, index: Value, len: usize, what: &Value) -> Exi
             crate::types::describe_sequence_kind(what),
             len
         ),
-        &[("DATUM", index), ("EXPECTED-TYPE", list_from([Value::Symbol(w().s.integer.clone()), Value::Fixnum(0), Value::Fixnum(len as i64 - 1)]))],
+        &[
+            ("DATUM", index),
+            (
+                "EXPECTED-TYPE",
+                list_from([
+                    Value::Symbol(w().s.integer.clone()),
+                    Value::Fixnum(0),
+                    Value::Fixnum(len as i64 - 1),
+                ]),
+            ),
+        ],
     );
     error(ctx, c)
 }
@@ -702,14 +953,20 @@ pub fn division_by_zero(ctx: &mut Ctx, op: &str, operands: &[Value]) -> Exit {
     let opsym = crate::world::intern_value(op, &w().cl);
     let c = make(
         "DIVISION-BY-ZERO",
-        &[("OPERATION", opsym), ("OPERANDS", list_from(operands.iter().cloned()))],
+        &[
+            ("OPERATION", opsym),
+            ("OPERANDS", list_from(operands.iter().cloned())),
+        ],
     );
     error(ctx, c)
 }
 
 /// An unbound variable reference.
 pub fn unbound_variable(ctx: &mut Ctx, sym: &Gc<crate::symbol::Symbol>) -> Exit {
-    let c = make("UNBOUND-VARIABLE", &[("NAME", crate::symbol::sym_value(sym))]);
+    let c = make(
+        "UNBOUND-VARIABLE",
+        &[("NAME", crate::symbol::sym_value(sym))],
+    );
     error(ctx, c)
 }
 
@@ -751,8 +1008,15 @@ pub fn undefined_function_restartable(ctx: &mut Ctx, name: Value) -> R {
 /// A wrong number of arguments.
 pub fn arity_error(ctx: &mut Ctx, f: &Value, n: usize) -> Exit {
     let name = f.as_function_name();
-    let who = if name.is_nil() { "anonymous function".to_string() } else { prin1_string(&name) };
-    program_error(ctx, format!("invalid number of arguments to {}: {}", who, n))
+    let who = if name.is_nil() {
+        "anonymous function".to_string()
+    } else {
+        prin1_string(&name)
+    };
+    program_error(
+        ctx,
+        format!("invalid number of arguments to {}: {}", who, n),
+    )
 }
 
 /// The control stack is exhausted (runaway recursion).

@@ -178,7 +178,13 @@ pub trait ProcessHooks {
     fn safepoint(&self, ctx: &mut Ctx) -> R<()>;
     /// Park the process until `fd` is ready or the timeout (seconds)
     /// passes; false on timeout.
-    fn wait_fd(&self, ctx: &mut Ctx, fd: std::os::fd::RawFd, readable: bool, timeout: Option<f64>) -> R<bool>;
+    fn wait_fd(
+        &self,
+        ctx: &mut Ctx,
+        fd: std::os::fd::RawFd,
+        readable: bool,
+        timeout: Option<f64>,
+    ) -> R<bool>;
     /// Park the process for `secs` seconds.
     fn sleep(&self, ctx: &mut Ctx, secs: f64) -> R<()>;
 }
@@ -190,6 +196,9 @@ pub const STACK_RESERVE: usize = 256 * 1024;
 /// Fuel given to a process for one time slice (calls and loop
 /// iterations).
 pub const FUEL: u32 = 20_000;
+
+/// Handles an unhandled error: returns the exit that ends the evaluation.
+pub type Debugger = Rc<dyn Fn(&mut Ctx, &Value) -> Exit>;
 
 /// The dynamic state of one Lisp process.
 pub struct Ctx {
@@ -235,7 +244,7 @@ pub struct Ctx {
     pub interactive: bool,
     /// What to do with an unhandled error (the REPL's debugger, a
     /// process's reporter). None: report and exit the program.
-    pub debugger: Option<Rc<dyn Fn(&mut Ctx, &Value) -> Exit>>,
+    pub debugger: Option<Debugger>,
     /// Report of the last error captured for an embedding program.
     pub last_error: Option<String>,
     /// Type of the last error captured for an embedding program.

@@ -4,7 +4,9 @@
 use crate::compiler::node::*;
 use crate::compiler::{Compiler, Lambda, Node};
 use crate::conditions;
-use crate::ctx::{CallFrame, CatchFrame, Ctx, Exit, FrameFn, Handler, HandlerKind, Loc, Restart, RestartAction, R};
+use crate::ctx::{
+    CallFrame, CatchFrame, Ctx, Exit, FrameFn, Handler, HandlerKind, Loc, Restart, RestartAction, R,
+};
 use crate::function::{Builtin, FnKind, Function, MV, RAW};
 use crate::gc::Gc;
 use crate::number;
@@ -74,7 +76,9 @@ impl Mark {
 fn bind(ctx: &mut Ctx, fr: &Frame, b: &Binder, v: Value) {
     match &b.kind {
         BindKind::Slot(s) => ctx.stack[fr.base + *s as usize] = v,
-        BindKind::Box(s) => ctx.stack[fr.base + *s as usize] = Value::Cell(Gc::new(VarCell::new(v))),
+        BindKind::Box(s) => {
+            ctx.stack[fr.base + *s as usize] = Value::Cell(Gc::new(VarCell::new(v)))
+        }
         BindKind::Special(sym) => ctx.bind_special(sym, v),
         BindKind::Unresolved => unreachable!("unresolved binder"),
     }
@@ -114,9 +118,9 @@ impl Node {
         }
     }
 
-    /// The fixnum a constant or slot holds, looked at in place; for 1+, 1-,
-    /// + and - of such operands, the fixnum result. The value stays in a
-    /// register instead of making a round trip through memory as a Value.
+    /// The fixnum a constant or slot holds, looked at in place; for `1+`,
+    /// `1-`, `+` and `-` of such operands, the fixnum result. The value
+    /// stays in a register instead of going through memory as a Value.
     #[inline(always)]
     fn peek_fixnum(&self, ctx: &Ctx, fr: &Frame) -> Option<i64> {
         match self {
@@ -289,12 +293,18 @@ impl Node {
             }
             Node::FunctionRef(s, _) => match s.function() {
                 Value::Function(f) if !s.is_macro() => Ok(Value::Function(f)),
-                _ => Err(conditions::undefined_function(ctx, Value::Symbol(s.clone()))),
+                _ => Err(conditions::undefined_function(
+                    ctx,
+                    Value::Symbol(s.clone()),
+                )),
             },
             Node::SetfFunctionRef(s, _) => match s.extra_field(|e| e.setf_function.clone()) {
                 Value::Function(f) => Ok(Value::Function(f)),
                 _ => {
-                    let name = list_from([Value::Symbol(w().s.setf.clone()), crate::symbol::sym_value(s)]);
+                    let name = list_from([
+                        Value::Symbol(w().s.setf.clone()),
+                        crate::symbol::sym_value(s),
+                    ]);
                     Err(conditions::undefined_function(ctx, name))
                 }
             },
@@ -345,7 +355,12 @@ impl Node {
             }
             Node::Throw(b) => {
                 let tag = b.0.eval(ctx, fr)?;
-                let found = ctx.catches.iter().rev().find(|c| c.tag.eq(&tag)).map(|c| c.id);
+                let found = ctx
+                    .catches
+                    .iter()
+                    .rev()
+                    .find(|c| c.tag.eq(&tag))
+                    .map(|c| c.id);
                 let Some(id) = found else {
                     return Err(conditions::control_error(
                         ctx,
@@ -638,8 +653,8 @@ fn eval_tagbody(ctx: &mut Ctx, fr: &Frame, t: &Tagbody) -> R {
             Ok(_) => pc += 1,
             Err(e) if e.is_to(t.id) || dyn_id.is_some_and(|d| e.is_to(d)) => {
                 mark.restore(ctx);
-                if dyn_id.is_some() {
-                    ctx.live_exits.push(dyn_id.unwrap());
+                if let Some(d) = dyn_id {
+                    ctx.live_exits.push(d);
                 }
                 pc = t.labels[ctx.exit_tag];
                 if let Err(e) = ctx.tick() {
@@ -683,7 +698,10 @@ fn eval_handler_case(ctx: &mut Ctx, fr: &Frame, c: &CaseForm) -> R {
     for (i, cl) in c.clauses.iter().enumerate() {
         ctx.handlers.push(Handler {
             typespec: cl.spec.clone(),
-            kind: HandlerKind::Case { target: id, clause: i },
+            kind: HandlerKind::Case {
+                target: id,
+                clause: i,
+            },
             cluster: mark.handlers,
         });
     }
@@ -728,7 +746,10 @@ fn eval_restart_case(ctx: &mut Ctx, fr: &Frame, c: &CaseForm) -> R {
         ctx.restarts.push(Restart {
             id: w().next_id(),
             name: cl.spec.clone(),
-            action: RestartAction::Unwind { target: id, clause: i },
+            action: RestartAction::Unwind {
+                target: id,
+                clause: i,
+            },
             report,
             interactive,
             test,
@@ -845,14 +866,20 @@ pub fn apply(ctx: &mut Ctx, f: &Value, args: &[Value]) -> R {
         Value::Symbol(_) | Value::Nil => {
             let sym = crate::world::symbol_of(f).unwrap();
             match sym.function() {
-                Value::Function(fun) if !sym.is_macro() => call_function(ctx, &fun, args, Loc::default()),
+                Value::Function(fun) if !sym.is_macro() => {
+                    call_function(ctx, &fun, args, Loc::default())
+                }
                 _ => {
                     let g = conditions::undefined_function_restartable(ctx, f.clone())?;
                     apply(ctx, &g, args)
                 }
             }
         }
-        other => Err(conditions::type_error(ctx, other.clone(), "(OR FUNCTION SYMBOL)")),
+        other => Err(conditions::type_error(
+            ctx,
+            other.clone(),
+            "(OR FUNCTION SYMBOL)",
+        )),
     }
 }
 
@@ -950,8 +977,12 @@ fn normalize_keys(ctx: &mut Ctx, b: &'static Builtin, args: &[Value]) -> R<Args>
     for _ in 0..keys.len() {
         out.push(Value::Unbound);
     }
-    let rest = if args.len() > npos { &args[npos..] } else { &[][..] };
-    if rest.len() % 2 != 0 {
+    let rest = if args.len() > npos {
+        &args[npos..]
+    } else {
+        &[][..]
+    };
+    if !rest.len().is_multiple_of(2) {
         let f = crate::builtins::builtin_function(b);
         return Err(conditions::program_error(
             ctx,
@@ -1024,7 +1055,11 @@ pub fn invoke_closure(
         ctx.tick()?;
         if code.simple {
             if nargs != code.nreq as usize {
-                return Err(conditions::arity_error(ctx, &Value::Function(fun.clone()), nargs));
+                return Err(conditions::arity_error(
+                    ctx,
+                    &Value::Function(fun.clone()),
+                    nargs,
+                ));
             }
             if code.nslots as usize > nargs {
                 ctx.stack.resize(base + code.nslots as usize, Value::Nil);
@@ -1065,7 +1100,13 @@ pub fn truncate_values(stack: &mut Vec<Value>, len: usize) {
 /// Bind arguments for lambda lists other than plain required parameters
 /// (and for macro expanders).
 #[inline(never)]
-fn bind_general_args(ctx: &mut Ctx, fr: &Frame, fval: &Value, code: &Lambda, nargs: usize) -> R<()> {
+fn bind_general_args(
+    ctx: &mut Ctx,
+    fr: &Frame,
+    fval: &Value,
+    code: &Lambda,
+    nargs: usize,
+) -> R<()> {
     let base = fr.base;
     let args: Args = ctx.stack.drain(base..).collect();
     debug_assert_eq!(args.len(), nargs);
@@ -1141,8 +1182,15 @@ fn bind_aux(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList) -> R<()> {
     Ok(())
 }
 
-fn bind_keys(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, keys: &[KeyParam], rest: &[Value], f: &Value) -> R<()> {
-    if rest.len() % 2 != 0 {
+fn bind_keys(
+    ctx: &mut Ctx,
+    fr: &Frame,
+    ll: &LambdaList,
+    keys: &[KeyParam],
+    rest: &[Value],
+    f: &Value,
+) -> R<()> {
+    if !rest.len().is_multiple_of(2) {
         return Err(conditions::program_error(
             ctx,
             format!(
@@ -1164,7 +1212,10 @@ fn bind_keys(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, keys: &[KeyParam], rest
     if !allow {
         for p in rest.chunks(2) {
             if !p[0].eq(&aok) && !keys.iter().any(|k| k.keyword.eq(&p[0])) {
-                let known: Vec<String> = keys.iter().map(|k| crate::printer::prin1_string(&k.keyword)).collect();
+                let known: Vec<String> = keys
+                    .iter()
+                    .map(|k| crate::printer::prin1_string(&k.keyword))
+                    .collect();
                 return Err(conditions::program_error(
                     ctx,
                     format!(
@@ -1177,7 +1228,10 @@ fn bind_keys(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, keys: &[KeyParam], rest
         }
     }
     for k in keys {
-        let found = rest.chunks(2).find(|p| p[0].eq(&k.keyword)).map(|p| p[1].clone());
+        let found = rest
+            .chunks(2)
+            .find(|p| p[0].eq(&k.keyword))
+            .map(|p| p[1].clone());
         match found {
             Some(v) => {
                 bind_param(ctx, fr, &k.param, v, f)?;
@@ -1200,7 +1254,14 @@ fn bind_keys(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, keys: &[KeyParam], rest
     Ok(())
 }
 
-fn bind_macro_args(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, form: Value, env: Value, name: &Value) -> R<()> {
+fn bind_macro_args(
+    ctx: &mut Ctx,
+    fr: &Frame,
+    ll: &LambdaList,
+    form: Value,
+    env: Value,
+    name: &Value,
+) -> R<()> {
     if let Some(e) = &ll.env {
         bind(ctx, fr, e, env);
     }
@@ -1212,7 +1273,14 @@ fn bind_macro_args(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, form: Value, env:
 }
 
 /// Bind a destructuring lambda list to a list value.
-pub fn destructure(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, list: Value, whole: &Value, what: &Value) -> R<()> {
+pub fn destructure(
+    ctx: &mut Ctx,
+    fr: &Frame,
+    ll: &LambdaList,
+    list: Value,
+    whole: &Value,
+    what: &Value,
+) -> R<()> {
     if let Some(wh) = &ll.whole {
         bind_param(ctx, fr, wh, list.clone(), what)?;
     }
@@ -1234,7 +1302,14 @@ fn destructure_error(ctx: &mut Ctx, what: &Value, whole: &Value, msg: &str) -> E
     )
 }
 
-fn destructure_list(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, list: Value, whole: &Value, what: &Value) -> R<()> {
+fn destructure_list(
+    ctx: &mut Ctx,
+    fr: &Frame,
+    ll: &LambdaList,
+    list: Value,
+    whole: &Value,
+    what: &Value,
+) -> R<()> {
     let mut cur = list;
     for p in &ll.req {
         match cur {
@@ -1271,7 +1346,12 @@ fn destructure_list(ctx: &mut Ctx, fr: &Frame, ll: &LambdaList, list: Value, who
     }
     if let Some(keys) = &ll.key {
         let Some(items) = proper_list(&cur) else {
-            return Err(destructure_error(ctx, what, whole, "malformed keyword list"));
+            return Err(destructure_error(
+                ctx,
+                what,
+                whole,
+                "malformed keyword list",
+            ));
         };
         bind_keys(ctx, fr, ll, keys, &items, what)?;
     } else if ll.rest.is_none() && !cur.is_nil() {

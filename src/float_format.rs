@@ -38,8 +38,15 @@ impl Flonum {
     }
 
     fn with(self, value: f64) -> Flonum {
-        let value = if self.single { value as f32 as f64 } else { value };
-        Flonum { value, single: self.single }
+        let value = if self.single {
+            value as f32 as f64
+        } else {
+            value
+        };
+        Flonum {
+            value,
+            single: self.single,
+        }
     }
 
     /// INTEGER-DECODE-FLOAT of the absolute value, subnormals normalized
@@ -120,7 +127,11 @@ pub fn flonum_to_digits(v: Flonum, position: Option<i64>) -> (i64, String) {
     if let Some(pos) = position {
         // SBCL widens m- and m+ to at least x = s·10^pos/2 and then accepts
         // both boundaries. Everything is multiplied by D to stay integral.
-        let (d, x) = if pos >= 0 { (BigInt::from(2), &s * pow(10, pos)) } else { (pow(10, -pos) * 2, s.clone()) };
+        let (d, x) = if pos >= 0 {
+            (BigInt::from(2), &s * pow(10, pos))
+        } else {
+            (pow(10, -pos) * 2, s.clone())
+        };
         let mm = (&mm * &d).max(x.clone());
         let mp = (&mp * &d).max(x);
         return scale(r * &d, s * &d, mp, mm, true, true);
@@ -128,7 +139,14 @@ pub fn flonum_to_digits(v: Flonum, position: Option<i64>) -> (i64, String) {
     scale(r, s, mp, mm, high_ok, low_ok)
 }
 
-fn scale(r: BigInt, mut s: BigInt, mut mp: BigInt, mut mm: BigInt, high_ok: bool, low_ok: bool) -> (i64, String) {
+fn scale(
+    r: BigInt,
+    mut s: BigInt,
+    mut mp: BigInt,
+    mut mm: BigInt,
+    high_ok: bool,
+    low_ok: bool,
+) -> (i64, String) {
     let mut r = r;
     let mut k: i64 = 0;
     let rmp = &r + &mp;
@@ -198,7 +216,10 @@ pub fn flonum_to_string(
         Some(fd) => flonum_to_digits(x, Some((-(fd + scale)).min(-(fmin + scale)))),
         None => match width {
             Some(w) if w > 1 => {
-                let wd = flonum_to_digits_relative(x, (w - 1 + if scale < 0 { scale } else { 0 }).max(1));
+                let wd = flonum_to_digits_relative(
+                    x,
+                    (w - 1 + if scale < 0 { scale } else { 0 }).max(1),
+                );
                 let fd = flonum_to_digits(x, Some(-(fmin + scale)));
                 if wd.1.len() >= fd.1.len() {
                     wd
@@ -271,7 +292,11 @@ fn flonum_to_digits_relative(x: Flonum, digits: i64) -> (i64, String) {
     }
     let _ = ten;
     let half = pow10(k - digits) / num_rational::BigRational::from_integer(BigInt::from(2));
-    let position = if &exact + half < pow10(k) { k - digits } else { k - digits - 1 };
+    let position = if &exact + half < pow10(k) {
+        k - digits
+    } else {
+        k - digits - 1
+    };
     flonum_to_digits(x, Some(position))
 }
 
@@ -292,7 +317,7 @@ pub fn scale_exponent(x: Flonum) -> (Flonum, i64) {
         return (x.with(0.0), 1);
     }
     let (_, exponent) = frexp(v);
-    let ex = (exponent as f64 * 0.301_029_995_663_981_2).round() as i64;
+    let ex = (exponent as f64 * std::f64::consts::LOG10_2).round() as i64;
     let mut y = if ex < 0 {
         if v < f64::MIN_POSITIVE {
             v * 1.0e16 * intexp(10.0, -ex - 16)
@@ -374,7 +399,8 @@ pub fn format_fixed(x: Flonum, p: &FloatParams) -> String {
         }
     }
     let k = p.k.unwrap_or(0);
-    let (s, mut lpoint, mut tpoint, _) = flonum_to_string(x.with(x.value.abs()), spaceleft, p.d, k, 0);
+    let (s, mut lpoint, mut tpoint, _) =
+        flonum_to_string(x.with(x.value.abs()), spaceleft, p.d, k, 0);
     if p.d == Some(0) {
         tpoint = false;
     }
@@ -506,21 +532,42 @@ pub fn format_general(x: Flonum, p: &FloatParams) -> String {
     let ww = p.w.map(|w| w - ee);
     let dd = d - n;
     if 0 <= dd && dd <= d {
-        let fixed = FloatParams { w: ww, d: Some(dd), k: None, ..*p };
+        let fixed = FloatParams {
+            w: ww,
+            d: Some(dd),
+            k: None,
+            ..*p
+        };
         let body = format_fixed(x, &fixed);
-        let overflowed = p.ovf.is_some() && ww.is_some_and(|w| body.chars().count() as i64 > w) ;
-        let fill = if overflowed { p.ovf.unwrap_or(' ') } else { ' ' };
+        let overflowed = p.ovf.is_some() && ww.is_some_and(|w| body.chars().count() as i64 > w);
+        let fill = if overflowed {
+            p.ovf.unwrap_or(' ')
+        } else {
+            ' '
+        };
         let mut out = body;
         out.extend(std::iter::repeat_n(fill, ee as usize));
         out
     } else {
-        let exp = FloatParams { d: Some(d), k: Some(p.k.unwrap_or(1)), ..*p };
+        let exp = FloatParams {
+            d: Some(d),
+            k: Some(p.k.unwrap_or(1)),
+            ..*p
+        };
         format_exp(x, &exp)
     }
 }
 
 /// ~$ (d digits after the point, at least n before, width w).
-pub fn format_dollars(x: Flonum, d: i64, n: i64, w: i64, pad: char, colon: bool, at: bool) -> String {
+pub fn format_dollars(
+    x: Flonum,
+    d: i64,
+    n: i64,
+    w: i64,
+    pad: char,
+    colon: bool,
+    at: bool,
+) -> String {
     if !x.value.is_finite() {
         return crate::number::float_string(x.value, x.single, true);
     }
@@ -560,27 +607,50 @@ mod tests {
     use super::*;
 
     fn single(v: f32) -> Flonum {
-        Flonum { value: v as f64, single: true }
+        Flonum {
+            value: v as f64,
+            single: true,
+        }
     }
 
     #[test]
     fn free_format_digits_are_shortest() {
         assert_eq!(flonum_to_digits(single(1.5), None), (1, "15".into()));
         assert_eq!(flonum_to_digits(single(0.1), None), (0, "1".into()));
-        assert_eq!(flonum_to_digits(Flonum { value: 123.456, single: false }, None), (3, "123456".into()));
+        assert_eq!(
+            flonum_to_digits(
+                Flonum {
+                    value: 123.456,
+                    single: false
+                },
+                None
+            ),
+            (3, "123456".into())
+        );
     }
 
     #[test]
     fn fixed_rounds_at_the_position_like_sbcl() {
-        let p = FloatParams { d: Some(0), pad: ' ', ..Default::default() };
+        let p = FloatParams {
+            d: Some(0),
+            pad: ' ',
+            ..Default::default()
+        };
         assert_eq!(format_fixed(single(2.5), &p), "3.");
-        let p = FloatParams { d: Some(2), pad: ' ', ..Default::default() };
-        assert_eq!(format_fixed(single(3.14159), &p), "3.14");
+        let p = FloatParams {
+            d: Some(2),
+            pad: ' ',
+            ..Default::default()
+        };
+        assert_eq!(format_fixed(single(1.23456), &p), "1.23");
     }
 
     #[test]
     fn general_chooses_fixed_or_exponent() {
-        let p = FloatParams { pad: ' ', ..Default::default() };
+        let p = FloatParams {
+            pad: ' ',
+            ..Default::default()
+        };
         assert_eq!(format_general(single(1e-4), &p), "1.0000e-4");
         assert_eq!(format_general(single(0.5), &p), "0.5    ");
     }

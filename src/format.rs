@@ -1,10 +1,10 @@
 //! FORMAT: control strings are parsed once into directive trees (cached
 //! by their text) and interpreted against the arguments.
 
-use crate::float_format::{self, FloatParams, Flonum};
 use crate::conditions as cond;
 use crate::ctx::{Ctx, Exit, R};
 use crate::eval::apply;
+use crate::float_format::{self, FloatParams, Flonum};
 use crate::number;
 use crate::printer::pretty::{IndentKind, NewlineKind, PrettyState};
 use crate::printer::{Opts, Printer};
@@ -32,6 +32,8 @@ struct Directive {
     clauses: Vec<Vec<Item>>,
     /// Which separators had a colon (~:;).
     sep_colon: Vec<bool>,
+    /// Which separators had an at-sign (~@; makes a per-line prefix).
+    sep_at: Vec<bool>,
     /// Modifiers of the closing directive (~:} ~:>).
     close_colon: bool,
     close_at: bool,
@@ -60,7 +62,12 @@ struct Parser<'s> {
 
 fn err_at(msg: &str, s: &[char], i: usize) -> String {
     let text: String = s.iter().collect();
-    format!("error in FORMAT: {}\n  {}\n  {}^", msg, text, " ".repeat(i.min(s.len())))
+    format!(
+        "error in FORMAT: {}\n  {}\n  {}^",
+        msg,
+        text,
+        " ".repeat(i.min(s.len()))
+    )
 }
 
 impl<'s> Parser<'s> {
@@ -83,7 +90,10 @@ impl<'s> Parser<'s> {
                     return Err(err_at("string ended within directive", self.s, start));
                 };
                 if c == '\'' {
-                    let ch = *self.s.get(self.i + 1).ok_or_else(|| err_at("string ended within directive", self.s, start))?;
+                    let ch = *self
+                        .s
+                        .get(self.i + 1)
+                        .ok_or_else(|| err_at("string ended within directive", self.s, start))?;
                     params.push(Param::Char(ch));
                     self.i += 2;
                 } else if c == 'v' || c == 'V' {
@@ -92,14 +102,19 @@ impl<'s> Parser<'s> {
                 } else if c == '#' {
                     params.push(Param::Hash);
                     self.i += 1;
-                } else if c.is_ascii_digit() || ((c == '-' || c == '+') && self.s.get(self.i + 1).is_some_and(|d| d.is_ascii_digit())) {
+                } else if c.is_ascii_digit()
+                    || ((c == '-' || c == '+')
+                        && self.s.get(self.i + 1).is_some_and(|d| d.is_ascii_digit()))
+                {
                     let b = self.i;
                     self.i += 1;
                     while self.s.get(self.i).is_some_and(|d| d.is_ascii_digit()) {
                         self.i += 1;
                     }
                     let t: String = self.s[b..self.i].iter().collect();
-                    params.push(Param::Int(t.parse().map_err(|_| err_at("bad number", self.s, b))?));
+                    params.push(Param::Int(
+                        t.parse().map_err(|_| err_at("bad number", self.s, b))?,
+                    ));
                 } else if c == ',' {
                     params.push(Param::None);
                 } else {
@@ -107,7 +122,8 @@ impl<'s> Parser<'s> {
                 }
                 if self.s.get(self.i) == Some(&',') {
                     self.i += 1;
-                    if !matches!(self.s.get(self.i), Some(c) if c.is_ascii_digit() || *c == '\'' || *c == 'v' || *c == 'V' || *c == '#' || *c == '-' || *c == '+' || *c == ',') {
+                    if !matches!(self.s.get(self.i), Some(c) if c.is_ascii_digit() || *c == '\'' || *c == 'v' || *c == 'V' || *c == '#' || *c == '-' || *c == '+' || *c == ',')
+                    {
                         params.push(Param::None);
                     }
                     continue;
@@ -141,6 +157,7 @@ impl<'s> Parser<'s> {
                 at,
                 clauses: Vec::new(),
                 sep_colon: Vec::new(),
+                sep_at: Vec::new(),
                 close_colon: false,
                 close_at: false,
                 fname: String::new(),
@@ -178,6 +195,7 @@ impl<'s> Parser<'s> {
                         match end {
                             Some(e) if e.ch == ';' => {
                                 d.sep_colon.push(e.colon);
+                                d.sep_at.push(e.at);
                                 d.sep_params.push(e.params.clone());
                             }
                             Some(e) => {
@@ -185,7 +203,13 @@ impl<'s> Parser<'s> {
                                 d.close_at = e.at;
                                 break;
                             }
-                            None => return Err(err_at(&format!("no matching ~{}", close), self.s, start)),
+                            None => {
+                                return Err(err_at(
+                                    &format!("no matching ~{}", close),
+                                    self.s,
+                                    start,
+                                ))
+                            }
                         }
                     }
                 }
@@ -198,7 +222,11 @@ impl<'s> Parser<'s> {
                     self.i += 1;
                 }
                 ']' | '}' | ')' | '>' | ';' => {
-                    return Err(err_at(&format!("no matching directive for ~{}", up), self.s, start));
+                    return Err(err_at(
+                        &format!("no matching directive for ~{}", up),
+                        self.s,
+                        start,
+                    ));
                 }
                 _ => {}
             }
@@ -291,7 +319,10 @@ impl Args<'_> {
                 self.pos += 1;
                 Ok(v.clone())
             }
-            None => Err(cond::format_error(ctx, "error in FORMAT: no more arguments".into())),
+            None => Err(cond::format_error(
+                ctx,
+                "error in FORMAT: no more arguments".into(),
+            )),
         }
     }
     fn remaining(&self) -> usize {
@@ -361,11 +392,15 @@ fn pad(s: &str, mincol: usize, colinc: usize, minpad: usize, padchar: char, left
 }
 
 fn group_digits(digits: &str, comma: char, interval: usize) -> String {
-    let (sign, d) = if let Some(r) = digits.strip_prefix('-') { ("-", r) } else { ("", digits) };
+    let (sign, d) = if let Some(r) = digits.strip_prefix('-') {
+        ("-", r)
+    } else {
+        ("", digits)
+    };
     let chars: Vec<char> = d.chars().collect();
     let mut out = String::new();
     for (i, c) in chars.iter().enumerate() {
-        if i > 0 && (chars.len() - i) % interval.max(1) == 0 {
+        if i > 0 && (chars.len() - i).is_multiple_of(interval.max(1)) {
             out.push(comma);
         }
         out.push(*c);
@@ -374,22 +409,87 @@ fn group_digits(digits: &str, comma: char, interval: usize) -> String {
 }
 
 const ONES: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
-const TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+const TENS: [&str; 10] = [
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
 const ORD_ONES: [&str; 20] = [
-    "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+    "zeroth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
     "nineteenth",
 ];
 const ORD_TENS: [&str; 10] = [
-    "", "", "twentieth", "thirtieth", "fortieth", "fiftieth", "sixtieth", "seventieth", "eightieth", "ninetieth",
+    "",
+    "",
+    "twentieth",
+    "thirtieth",
+    "fortieth",
+    "fiftieth",
+    "sixtieth",
+    "seventieth",
+    "eightieth",
+    "ninetieth",
 ];
 const SCALES: [&str; 22] = [
-    "", "thousand", "million", "billion", "trillion", "quadrillion", "quintillion", "sextillion", "septillion",
-    "octillion", "nonillion", "decillion", "undecillion", "duodecillion", "tredecillion", "quattuordecillion",
-    "quindecillion", "sexdecillion", "septendecillion", "octodecillion", "novemdecillion", "vigintillion",
+    "",
+    "thousand",
+    "million",
+    "billion",
+    "trillion",
+    "quadrillion",
+    "quintillion",
+    "sextillion",
+    "septillion",
+    "octillion",
+    "nonillion",
+    "decillion",
+    "undecillion",
+    "duodecillion",
+    "tredecillion",
+    "quattuordecillion",
+    "quindecillion",
+    "sexdecillion",
+    "septendecillion",
+    "octodecillion",
+    "novemdecillion",
+    "vigintillion",
 ];
 
 fn cardinal_below_1000(n: u64) -> String {
@@ -402,10 +502,14 @@ fn cardinal_below_1000(n: u64) -> String {
     if r > 0 {
         if r < 20 {
             parts.push(ONES[r as usize].to_string());
-        } else if r % 10 == 0 {
+        } else if r.is_multiple_of(10) {
             parts.push(TENS[(r / 10) as usize].to_string());
         } else {
-            parts.push(format!("{}-{}", TENS[(r / 10) as usize], ONES[(r % 10) as usize]));
+            parts.push(format!(
+                "{}-{}",
+                TENS[(r / 10) as usize],
+                ONES[(r % 10) as usize]
+            ));
         }
     }
     parts.join(" ")
@@ -448,24 +552,40 @@ fn ordinal(n: &num_bigint::BigInt) -> String {
     }
     let r100 = (n % 100u32).to_u64().unwrap();
     let base = n - num_bigint::BigInt::from(r100);
-    let prefix = if base == num_bigint::BigInt::from(0) { String::new() } else { format!("{} ", cardinal(&base)) };
+    let prefix = if base == num_bigint::BigInt::from(0) {
+        String::new()
+    } else {
+        format!("{} ", cardinal(&base))
+    };
     let tail = if r100 == 0 {
         // e.g. one hundredth
         let c = cardinal(n);
         return format!("{}th", c);
     } else if r100 < 20 {
         ORD_ONES[r100 as usize].to_string()
-    } else if r100 % 10 == 0 {
+    } else if r100.is_multiple_of(10) {
         ORD_TENS[(r100 / 10) as usize].to_string()
     } else {
-        format!("{}-{}", TENS[(r100 / 10) as usize], ORD_ONES[(r100 % 10) as usize])
+        format!(
+            "{}-{}",
+            TENS[(r100 / 10) as usize],
+            ORD_ONES[(r100 % 10) as usize]
+        )
     };
     format!("{}{}", prefix, tail)
 }
 
 fn roman(mut n: i64, old: bool) -> String {
     let table: &[(i64, &str)] = if old {
-        &[(1000, "M"), (500, "D"), (100, "C"), (50, "L"), (10, "X"), (5, "V"), (1, "I")]
+        &[
+            (1000, "M"),
+            (500, "D"),
+            (100, "C"),
+            (50, "L"),
+            (10, "X"),
+            (5, "V"),
+            (1, "I"),
+        ]
     } else {
         &[
             (1000, "M"),
@@ -496,14 +616,26 @@ fn roman(mut n: i64, old: bool) -> String {
 /// SBCL's FORMAT-JUSTIFICATION: pad between segments (and on the left
 /// with `pad_left`, the right with `pad_right`; a lone segment is
 /// right-justified) to MINCOL + k·COLINC columns.
-fn justify_segments(segs: &[String], pad_left: bool, pad_right: bool, mincol: usize, colinc: usize, minpad: usize, padchar: char) -> String {
+fn justify_segments(
+    segs: &[String],
+    pad_left: bool,
+    pad_right: bool,
+    mincol: usize,
+    colinc: usize,
+    minpad: usize,
+    padchar: char,
+) -> String {
     let mut num_gaps = segs.len().saturating_sub(1) + pad_left as usize + pad_right as usize;
     let chars = num_gaps * minpad + segs.iter().map(|s| s.chars().count()).sum::<usize>();
-    let length = if chars > mincol { mincol + (chars - mincol).div_ceil(colinc) * colinc } else { mincol };
+    let length = if chars > mincol {
+        mincol + (chars - mincol).div_ceil(colinc) * colinc
+    } else {
+        mincol
+    };
     let mut padding = length - chars + num_gaps * minpad;
     let mut out = String::new();
     let mut do_padding = |out: &mut String| {
-        let n = if num_gaps == 0 { padding } else { padding / num_gaps };
+        let n = padding.checked_div(num_gaps).unwrap_or(padding);
         padding -= n;
         num_gaps = num_gaps.saturating_sub(1);
         out.extend(std::iter::repeat_n(padchar, n));
@@ -589,9 +721,18 @@ impl Fmt<'_> {
     /// SBCL's FORMAT.
     fn float_arg(&mut self, v: &Value) -> Option<Flonum> {
         match v {
-            Value::Single(f) => Some(Flonum { value: *f as f64, single: true }),
-            Value::Double(f) => Some(Flonum { value: *f, single: false }),
-            v if v.is_real() => number::to_f64(v).map(|f| Flonum { value: f as f32 as f64, single: true }),
+            Value::Single(f) => Some(Flonum {
+                value: *f as f64,
+                single: true,
+            }),
+            Value::Double(f) => Some(Flonum {
+                value: *f,
+                single: false,
+            }),
+            v if v.is_real() => number::to_f64(v).map(|f| Flonum {
+                value: f as f32 as f64,
+                single: true,
+            }),
             _ => None,
         }
     }
@@ -610,11 +751,16 @@ impl Fmt<'_> {
                 let s = if d.colon && v.is_nil() {
                     "()".to_string()
                 } else {
-                    let mut o = if d.ch == 'S' { Opts::prin1() } else { Opts::princ() };
+                    let mut o = if d.ch == 'S' {
+                        Opts::prin1()
+                    } else {
+                        Opts::princ()
+                    };
                     o.pretty = o.pretty && self.out.pretty.is_none();
                     crate::printer::to_string_ctx(self.ctx, &v, o)
                 };
-                self.out.push_str(&pad(&s, mincol, colinc, minpad, padchar, d.at));
+                self.out
+                    .push_str(&pad(&s, mincol, colinc, minpad, padchar, d.at));
             }
             'W' => {
                 let v = args.next(self.ctx)?;
@@ -661,7 +807,10 @@ impl Fmt<'_> {
                         use num_traits::ToPrimitive;
                         let n = n.to_i64().unwrap_or(0);
                         if !(1..4000).contains(&n) && !d.colon {
-                            return Err(cond::format_error(self.ctx, format!("Number too large to print in Roman numerals: {}", n)));
+                            return Err(cond::format_error(
+                                self.ctx,
+                                format!("Number too large to print in Roman numerals: {}", n),
+                            ));
                         }
                         roman(n, d.colon)
                     } else if d.colon {
@@ -698,7 +847,11 @@ impl Fmt<'_> {
                 let is_f = d.ch == 'F';
                 let w = param_opt(self.ctx, d.params.first(), args)?;
                 let dd = param_opt(self.ctx, d.params.get(1), args)?;
-                let (e, rest) = if is_f { (None, 2) } else { (param_opt(self.ctx, d.params.get(2), args)?, 3) };
+                let (e, rest) = if is_f {
+                    (None, 2)
+                } else {
+                    (param_opt(self.ctx, d.params.get(2), args)?, 3)
+                };
                 let k = param_opt(self.ctx, d.params.get(rest), args)?;
                 let ovf = match d.params.get(rest + 1) {
                     None | Some(Param::None) => None,
@@ -713,10 +866,20 @@ impl Fmt<'_> {
                 let v = args.next(self.ctx)?;
                 let Some(x) = self.float_arg(&v) else {
                     let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ());
-                    self.out.push_str(&pad(&s, w.unwrap_or(0).max(0) as usize, 1, 0, ' ', true));
+                    self.out
+                        .push_str(&pad(&s, w.unwrap_or(0).max(0) as usize, 1, 0, ' ', true));
                     return Ok(Flow::Normal);
                 };
-                let p = FloatParams { w, d: dd, e, k, ovf, pad: padchar, marker, at: d.at };
+                let p = FloatParams {
+                    w,
+                    d: dd,
+                    e,
+                    k,
+                    ovf,
+                    pad: padchar,
+                    marker,
+                    at: d.at,
+                };
                 let s = match d.ch {
                     'F' => float_format::format_fixed(x, &p),
                     'E' => float_format::format_exp(x, &p),
@@ -732,15 +895,21 @@ impl Fmt<'_> {
                 let v = args.next(self.ctx)?;
                 let Some(x) = self.float_arg(&v) else {
                     let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ());
-                    self.out.push_str(&pad(&s, w.max(0) as usize, 1, 0, ' ', true));
+                    self.out
+                        .push_str(&pad(&s, w.max(0) as usize, 1, 0, ' ', true));
                     return Ok(Flow::Normal);
                 };
-                self.out.push_str(&float_format::format_dollars(x, dd, n, w, padchar, d.colon, d.at));
+                self.out.push_str(&float_format::format_dollars(
+                    x, dd, n, w, padchar, d.colon, d.at,
+                ));
             }
             'P' => {
                 let v = if d.colon {
                     if args.pos == 0 {
-                        return Err(cond::format_error(self.ctx, "error in FORMAT: no previous argument".into()));
+                        return Err(cond::format_error(
+                            self.ctx,
+                            "error in FORMAT: no previous argument".into(),
+                        ));
                     }
                     args.list[args.pos - 1].clone()
                 } else {
@@ -748,7 +917,11 @@ impl Fmt<'_> {
                 };
                 let one = v.eql(&Value::Fixnum(1));
                 self.out.push_str(if d.at {
-                    if one { "y" } else { "ies" }
+                    if one {
+                        "y"
+                    } else {
+                        "ies"
+                    }
                 } else if one {
                     ""
                 } else {
@@ -820,13 +993,19 @@ impl Fmt<'_> {
                 if d.at {
                     let n = param_int(self.ctx, d.params.first(), args, 0)? as usize;
                     if n > args.list.len() {
-                        return Err(cond::format_error(self.ctx, "error in FORMAT: index out of range for ~@*".into()));
+                        return Err(cond::format_error(
+                            self.ctx,
+                            "error in FORMAT: index out of range for ~@*".into(),
+                        ));
                     }
                     args.pos = n;
                 } else if d.colon {
                     let n = param_int(self.ctx, d.params.first(), args, 1)? as usize;
                     if n > args.pos {
-                        return Err(cond::format_error(self.ctx, "error in FORMAT: no previous argument".into()));
+                        return Err(cond::format_error(
+                            self.ctx,
+                            "error in FORMAT: no previous argument".into(),
+                        ));
                     }
                     args.pos -= n;
                 } else {
@@ -914,12 +1093,23 @@ impl Fmt<'_> {
             'I' => {
                 let n = param_int(self.ctx, d.params.first(), args, 0)?;
                 if let Some(p) = &self.out.pretty {
-                    p.borrow_mut().indent(if d.colon { IndentKind::Current } else { IndentKind::Block }, n);
+                    p.borrow_mut().indent(
+                        if d.colon {
+                            IndentKind::Current
+                        } else {
+                            IndentKind::Block
+                        },
+                        n,
+                    );
                 }
             }
             '/' => {
                 let v = args.next(self.ctx)?;
-                let name = if d.fname.contains(':') { d.fname.clone() } else { format!("COMMON-LISP-USER::{}", d.fname) };
+                let name = if d.fname.contains(':') {
+                    d.fname.clone()
+                } else {
+                    format!("COMMON-LISP-USER::{}", d.fname)
+                };
                 let f = crate::reader::read_symbol_name(&name);
                 let stream = self.sub_stream();
                 let mut call = vec![stream.clone(), v, Value::bool(d.colon), Value::bool(d.at)];
@@ -933,7 +1123,10 @@ impl Fmt<'_> {
                 self.finish_sub_stream(&stream);
             }
             other => {
-                return Err(cond::format_error(self.ctx, format!("error in FORMAT: unknown directive ~{}", other)));
+                return Err(cond::format_error(
+                    self.ctx,
+                    format!("error in FORMAT: unknown directive ~{}", other),
+                ));
             }
         }
         Ok(Flow::Normal)
@@ -948,7 +1141,10 @@ impl Fmt<'_> {
 
     fn sub_stream(&mut self) -> Value {
         match &self.out.pretty {
-            Some(p) => crate::stream::Stream::new(crate::stream::StreamKind::Pretty(p.clone()), "STREAM").into_value(),
+            Some(p) => {
+                crate::stream::Stream::new(crate::stream::StreamKind::Pretty(p.clone()), "STREAM")
+                    .into_value()
+            }
             None => crate::stream::make_string_output(),
         }
     }
@@ -997,7 +1193,10 @@ impl Fmt<'_> {
             },
         };
         let default = d.sep_colon.last().copied().unwrap_or(false);
-        let clause = if n >= 0 && (n as usize) < d.clauses.len() && !(default && n as usize == d.clauses.len() - 1) {
+        let clause = if n >= 0
+            && (n as usize) < d.clauses.len()
+            && !(default && n as usize == d.clauses.len() - 1)
+        {
             Some(&d.clauses[n as usize])
         } else if default {
             d.clauses.last()
@@ -1032,7 +1231,10 @@ impl Fmt<'_> {
                 if d.colon {
                     let sub = args.next(self.ctx)?;
                     let items = super::builtins::list_items(self.ctx, &sub)?;
-                    let mut a2 = Args { list: &items, pos: 0 };
+                    let mut a2 = Args {
+                        list: &items,
+                        pos: 0,
+                    };
                     if let Flow::UpAll = self.run(&body, &mut a2)? {
                         break;
                     }
@@ -1047,7 +1249,10 @@ impl Fmt<'_> {
         }
         let list = args.next(self.ctx)?;
         let items = super::builtins::list_items(self.ctx, &list)?;
-        let mut a2 = Args { list: &items, pos: 0 };
+        let mut a2 = Args {
+            list: &items,
+            pos: 0,
+        };
         loop {
             if max.is_some_and(|m| count >= m) {
                 break;
@@ -1059,7 +1264,10 @@ impl Fmt<'_> {
             if d.colon {
                 let sub = a2.next(self.ctx)?;
                 let sub_items = super::builtins::list_items(self.ctx, &sub)?;
-                let mut a3 = Args { list: &sub_items, pos: 0 };
+                let mut a3 = Args {
+                    list: &sub_items,
+                    pos: 0,
+                };
                 if let Flow::UpAll = self.run(&body, &mut a3)? {
                     break;
                 }
@@ -1067,7 +1275,10 @@ impl Fmt<'_> {
                 match self.run(&body, &mut a2)? {
                     Flow::Normal => {}
                     Flow::UpAll => {
-                        return Err(cond::format_error(self.ctx, "~:^ may only be used inside ~:{ or ~:@{".into()));
+                        return Err(cond::format_error(
+                            self.ctx,
+                            "~:^ may only be used inside ~:{ or ~:@{".into(),
+                        ));
                     }
                     _ => break,
                 }
@@ -1109,13 +1320,24 @@ impl Fmt<'_> {
         let _ = flow;
         // ~:; after the first segment makes it a prefix printed (before the
         // rest) only when the text would pass the line length.
-        let (newline_prefix, extra_space, line_len) = if d.sep_colon.first().copied().unwrap_or(false) && !segs.is_empty() {
-            let extra = param_int(self.ctx, d.sep_params.first().and_then(|p| p.first()), args, 0)?;
-            let len = param_int(self.ctx, d.sep_params.first().and_then(|p| p.get(1)), args, 72)?;
-            (Some(segs.remove(0)), extra, len)
-        } else {
-            (None, 0, 72)
-        };
+        let (newline_prefix, extra_space, line_len) =
+            if d.sep_colon.first().copied().unwrap_or(false) && !segs.is_empty() {
+                let extra = param_int(
+                    self.ctx,
+                    d.sep_params.first().and_then(|p| p.first()),
+                    args,
+                    0,
+                )?;
+                let len = param_int(
+                    self.ctx,
+                    d.sep_params.first().and_then(|p| p.get(1)),
+                    args,
+                    72,
+                )?;
+                (Some(segs.remove(0)), extra, len)
+            } else {
+                (None, 0, 72)
+            };
         let text = justify_segments(&segs, d.colon, d.at, mincol, colinc, minpad, padchar);
         if let Some(prefix) = newline_prefix {
             let width = text.chars().count() as i64;
@@ -1132,10 +1354,18 @@ impl Fmt<'_> {
         let (prefix, body, suffix) = match d.clauses.len() {
             1 => (String::new(), &d.clauses[0], String::new()),
             2 => (items_text(&d.clauses[0]), &d.clauses[1], String::new()),
-            _ => (items_text(&d.clauses[0]), &d.clauses[1], items_text(&d.clauses[2])),
+            _ => (
+                items_text(&d.clauses[0]),
+                &d.clauses[1],
+                items_text(&d.clauses[2]),
+            ),
         };
-        let (prefix, suffix) = if d.colon && d.clauses.len() == 1 { ("(".to_string(), ")".to_string()) } else { (prefix, suffix) };
-        let per_line = d.sep_colon.first().copied().unwrap_or(false) && false;
+        let (prefix, suffix) = if d.colon && d.clauses.len() == 1 {
+            ("(".to_string(), ")".to_string())
+        } else {
+            (prefix, suffix)
+        };
+        let per_line = d.sep_at.first().copied().unwrap_or(false);
         let list: Vec<Value> = if d.at {
             let rest = args.list[args.pos..].to_vec();
             args.pos = args.list.len();
@@ -1153,10 +1383,18 @@ impl Fmt<'_> {
             Some(p) => p.clone(),
             None => {
                 let o = Opts::current();
-                Rc::new(RefCell::new(PrettyState::new(self.out.column(), o.right_margin, o.miser_width, o.lines, o.readably)))
+                Rc::new(RefCell::new(PrettyState::new(
+                    self.out.column(),
+                    o.right_margin,
+                    o.miser_width,
+                    o.lines,
+                    o.readably,
+                )))
             }
         };
-        state.borrow_mut().start_block(Some(&prefix), per_line, &suffix);
+        state
+            .borrow_mut()
+            .start_block(Some(&prefix), per_line, &suffix);
         let saved = std::mem::replace(
             &mut self.out,
             Out {
@@ -1165,7 +1403,10 @@ impl Fmt<'_> {
                 pretty: Some(state.clone()),
             },
         );
-        let mut a2 = Args { list: &list, pos: 0 };
+        let mut a2 = Args {
+            list: &list,
+            pos: 0,
+        };
         let r = self.run(body, &mut a2);
         self.out = saved;
         state.borrow_mut().end_block();
@@ -1217,11 +1458,17 @@ pub fn format_with_column(ctx: &mut Ctx, control: &Value, args: &[Value], col: u
         let mut call = vec![s.clone()];
         call.extend_from_slice(args);
         apply(ctx, control, &call)?;
-        let Value::Stream(st) = &s else { unreachable!() };
+        let Value::Stream(st) = &s else {
+            unreachable!()
+        };
         return Ok(crate::stream::take_string_output(st).unwrap_or_default());
     }
     let Some(text) = crate::array::string_of(control) else {
-        return Err(cond::type_error(ctx, control.clone(), "(OR STRING FUNCTION)"));
+        return Err(cond::type_error(
+            ctx,
+            control.clone(),
+            "(OR STRING FUNCTION)",
+        ));
     };
     let items = parse(ctx, &text)?;
     let mut f = Fmt {
@@ -1243,7 +1490,12 @@ pub fn format_to_string(ctx: &mut Ctx, control: &Value, args: &[Value]) -> R<Str
 }
 
 /// Format directly onto a pretty stream (format called with one).
-pub fn format_to_pretty(ctx: &mut Ctx, state: Rc<RefCell<PrettyState>>, control: &Value, args: &[Value]) -> R<()> {
+pub fn format_to_pretty(
+    ctx: &mut Ctx,
+    state: Rc<RefCell<PrettyState>>,
+    control: &Value,
+    args: &[Value],
+) -> R<()> {
     let Some(text) = crate::array::string_of(control) else {
         let s = format_to_string(ctx, control, args)?;
         state.borrow_mut().write_str(&s);

@@ -300,8 +300,11 @@ pub struct NativeFn {
     /// Arity.
     pub sig: Sig,
     /// The body.
-    pub f: Box<dyn Fn(&mut Ctx, &[Value]) -> R>,
+    pub f: NativeBody,
 }
+
+/// The Rust body of a native function.
+pub type NativeBody = Box<dyn Fn(&mut Ctx, &[Value]) -> R>;
 
 /// The different kinds of functions.
 pub enum FnKind {
@@ -359,7 +362,9 @@ impl Function {
         match &self.kind {
             FnKind::Builtin(b) => Some(b.lambda_list.to_string()),
             FnKind::Native(n) => Some(n.lambda_list.clone()),
-            FnKind::Closure { code, .. } => Some(crate::printer::princ_string(&code.lambda_list_form)),
+            FnKind::Closure { code, .. } => {
+                Some(crate::printer::princ_string(&code.lambda_list_form))
+            }
             FnKind::Generic(g) => Some(crate::printer::princ_string(&g.lambda_list.borrow())),
             FnKind::Bound(_) => None,
         }

@@ -81,7 +81,11 @@ fn hash_depth(test: Test, v: &Value, depth: u32) -> u64 {
                 mix(2, *c as u64)
             }
         }
-        Value::Single(_) | Value::Double(_) | Value::Bignum(_) | Value::Ratio(_) | Value::Complex(_) => {
+        Value::Single(_)
+        | Value::Double(_)
+        | Value::Bignum(_)
+        | Value::Ratio(_)
+        | Value::Complex(_) => {
             if test == Test::Eq {
                 match v {
                     Value::Single(f) => mix(3, f.to_bits() as u64),
@@ -96,7 +100,10 @@ fn hash_depth(test: Test, v: &Value, depth: u32) -> u64 {
                     Value::Double(f) => mix(5, f.to_bits()),
                     Value::Bignum(b) => hash_str(6, b.to_string().chars()),
                     Value::Ratio(r) => hash_str(7, r.to_string().chars()),
-                    Value::Complex(c) => mix(hash_depth(test, &c.re, depth), hash_depth(test, &c.im, depth)),
+                    Value::Complex(c) => mix(
+                        hash_depth(test, &c.re, depth),
+                        hash_depth(test, &c.im, depth),
+                    ),
                     _ => 0,
                 }
             }
@@ -114,7 +121,9 @@ fn hash_depth(test: Test, v: &Value, depth: u32) -> u64 {
             if a.is_string() {
                 hash_str(8, a.chars().into_iter())
             } else {
-                a.to_vec().iter().fold(9, |h, x| mix(h, hash_depth(test, x, 0)))
+                a.to_vec()
+                    .iter()
+                    .fold(9, |h, x| mix(h, hash_depth(test, x, 0)))
             }
         }
         Value::Array(a) if test == Test::Equalp => {
@@ -122,16 +131,17 @@ fn hash_depth(test: Test, v: &Value, depth: u32) -> u64 {
                 hash_str(8, a.chars().into_iter().map(crate::chars::char_upcase))
             } else {
                 let n = a.len().min(16);
-                (0..n).fold(10 + a.len() as u64, |h, i| mix(h, hash_depth(test, &a.get(i), depth.saturating_sub(1))))
+                (0..n).fold(10 + a.len() as u64, |h, i| {
+                    mix(h, hash_depth(test, &a.get(i), depth.saturating_sub(1)))
+                })
             }
         }
         Value::Instance(i) if test == Test::Equalp => {
             if i.class().kind == crate::clos::ClassKind::Structure {
                 let slots = i.slots.borrow().clone();
-                slots
-                    .iter()
-                    .take(8)
-                    .fold(11, |h, x| mix(h, hash_depth(test, x, depth.saturating_sub(1))))
+                slots.iter().take(8).fold(11, |h, x| {
+                    mix(h, hash_depth(test, x, depth.saturating_sub(1)))
+                })
             } else {
                 mix(12, identity(v))
             }
@@ -249,7 +259,10 @@ impl HashTable {
         let entries = &inner.entries;
         inner
             .index
-            .find(h, |&i| matches!(&entries[i], Some((eh, k, _)) if *eh == h && test.same(k, key)))
+            .find(
+                h,
+                |&i| matches!(&entries[i], Some((eh, k, _)) if *eh == h && test.same(k, key)),
+            )
             .map(|&i| entries[i].as_ref().unwrap().2.clone())
     }
 
@@ -264,7 +277,10 @@ impl HashTable {
             free,
             count,
         } = &mut *inner;
-        if let Some(&i) = index.find(h, |&i| matches!(&entries[i], Some((eh, k, _)) if *eh == h && test.same(k, &key))) {
+        if let Some(&i) = index.find(
+            h,
+            |&i| matches!(&entries[i], Some((eh, k, _)) if *eh == h && test.same(k, &key)),
+        ) {
             let old = std::mem::replace(&mut entries[i].as_mut().unwrap().2, val);
             drop(inner);
             drop(old);
@@ -296,7 +312,10 @@ impl HashTable {
             free,
             count,
         } = &mut *inner;
-        let found = match index.find_entry(h, |&i| matches!(&entries[i], Some((eh, k, _)) if *eh == h && test.same(k, key))) {
+        let found = match index.find_entry(
+            h,
+            |&i| matches!(&entries[i], Some((eh, k, _)) if *eh == h && test.same(k, key)),
+        ) {
             Ok(e) => {
                 let (i, _) = e.remove();
                 Some(i)
@@ -388,7 +407,11 @@ mod tests {
         assert!(h.remove(&Value::Fixnum(9)));
         h.put(Value::Fixnum(42), Value::Fixnum(0));
         h.put(Value::Fixnum(43), Value::Fixnum(0));
-        let keys: Vec<i64> = h.entries().iter().map(|(k, _)| k.as_fixnum().unwrap()).collect();
+        let keys: Vec<i64> = h
+            .entries()
+            .iter()
+            .map(|(k, _)| k.as_fixnum().unwrap())
+            .collect();
         assert_eq!(keys, vec![5, 3, 42, 1, 7, 43]);
         assert_eq!(h.count(), 6);
         assert!(h.get(&Value::Fixnum(9)).is_none());

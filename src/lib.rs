@@ -119,7 +119,11 @@ fn install_variables() {
     let out = builtins::streams::std_stream(1);
     let err = builtins::streams::std_stream(2);
     let inp = builtins::streams::std_stream(0);
-    let terminal = stream::Stream::new(stream::StreamKind::TwoWay(inp.clone(), out.clone()), "TWO-WAY-STREAM").into_value();
+    let terminal = stream::Stream::new(
+        stream::StreamKind::TwoWay(inp.clone(), out.clone()),
+        "TWO-WAY-STREAM",
+    )
+    .into_value();
     defvar("*STANDARD-OUTPUT*", out.clone());
     defvar("*STANDARD-INPUT*", inp);
     defvar("*ERROR-OUTPUT*", err);
@@ -147,12 +151,18 @@ fn install_variables() {
     defvar("*READ-BASE*", Value::Fixnum(10));
     defvar("*READ-EVAL*", Value::t());
     defvar("*READ-SUPPRESS*", Value::Nil);
-    defvar("*READ-DEFAULT-FLOAT-FORMAT*", Value::Symbol(wd.s.single_float.clone()));
+    defvar(
+        "*READ-DEFAULT-FLOAT-FORMAT*",
+        Value::Symbol(wd.s.single_float.clone()),
+    );
     defvar("*READTABLE*", reader::readtable::standard());
     defvar("*FEATURES*", builtins::system::features());
     defvar("*MODULES*", Value::Nil);
     defvar("*GENSYM-COUNTER*", Value::Fixnum(1));
-    defvar("*MACROEXPAND-HOOK*", Value::Symbol(world::cl_sym("FUNCALL")));
+    defvar(
+        "*MACROEXPAND-HOOK*",
+        Value::Symbol(world::cl_sym("FUNCALL")),
+    );
     defvar("*LOAD-PATHNAME*", Value::Nil);
     defvar("*LOAD-TRUENAME*", Value::Nil);
     defvar("*LOAD-VERBOSE*", Value::Nil);
@@ -163,7 +173,10 @@ fn install_variables() {
     defvar("*COMPILE-PRINT*", Value::Nil);
     defvar("*BREAK-ON-SIGNALS*", Value::Nil);
     defvar("*DEBUGGER-HOOK*", Value::Nil);
-    defvar("*RANDOM-STATE*", builtins::numbers::RandomState::new_value(0x853c_49e6_748f_ea9b));
+    defvar(
+        "*RANDOM-STATE*",
+        builtins::numbers::RandomState::new_value(0x853c_49e6_748f_ea9b),
+    );
     let cwd = std::env::current_dir()
         .map(|p| {
             let mut s = p.to_string_lossy().to_string();
@@ -173,7 +186,10 @@ fn install_variables() {
             s
         })
         .unwrap_or_else(|_| "/".into());
-    defvar("*DEFAULT-PATHNAME-DEFAULTS*", pathname::Pathname::parse(&cwd).into_value());
+    defvar(
+        "*DEFAULT-PATHNAME-DEFAULTS*",
+        pathname::Pathname::parse(&cwd).into_value(),
+    );
     for n in ["*", "**", "***", "+", "++", "+++", "/", "//", "///", "-"] {
         defvar(n, Value::Nil);
     }
@@ -204,7 +220,7 @@ impl Interpreter {
         &mut self.ctx
     }
 
-    fn to_error(&mut self, e: Exit) -> LispError {
+    fn error_of(&mut self, e: Exit) -> LispError {
         let message = if e == Exit::QUIT {
             format!("exit with code {}", self.ctx.quit_code)
         } else if e == Exit::KILL {
@@ -214,7 +230,11 @@ impl Interpreter {
         };
         LispError {
             message: self.ctx.last_error.take().unwrap_or(message),
-            condition_type: self.ctx.last_error_type.take().unwrap_or_else(|| "ERROR".into()),
+            condition_type: self
+                .ctx
+                .last_error_type
+                .take()
+                .unwrap_or_else(|| "ERROR".into()),
             location: None,
         }
     }
@@ -232,7 +252,7 @@ impl Interpreter {
         }));
         let r = f(&mut self.ctx);
         self.ctx.debugger = prev;
-        r.map_err(|e| self.to_error(e))
+        r.map_err(|e| self.error_of(e))
     }
 
     /// Evaluate every form in `src`, returning the last value.

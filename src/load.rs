@@ -32,8 +32,17 @@ pub fn eval_toplevel(ctx: &mut Ctx, form: &Value, srcmap: &Option<Rc<SourceMap>>
         }
         if is_op(form, "EVAL-WHEN") {
             let sits = form.second();
-            let has = |n: &str| sits.iter().any(|s| matches!(&s, Value::Symbol(x) if x.name() == n));
-            if has("COMPILE-TOPLEVEL") || has("LOAD-TOPLEVEL") || has("EXECUTE") || has("COMPILE") || has("LOAD") || has("EVAL") {
+            let has = |n: &str| {
+                sits.iter()
+                    .any(|s| matches!(&s, Value::Symbol(x) if x.name() == n))
+            };
+            if has("COMPILE-TOPLEVEL")
+                || has("LOAD-TOPLEVEL")
+                || has("EXECUTE")
+                || has("COMPILE")
+                || has("LOAD")
+                || has("EVAL")
+            {
                 let mut last = Value::Nil;
                 for f in form.rest().rest().iter() {
                     last = eval_toplevel(ctx, &f, srcmap)?;
@@ -45,7 +54,8 @@ pub fn eval_toplevel(ctx: &mut Ctx, form: &Value, srcmap: &Option<Rc<SourceMap>>
         if let Value::Symbol(s) = form.first() {
             // Toplevel macro forms are expanded and processed as toplevel.
             if s.is_macro() && !s.home_is(&w().cl) || matches!(s.name(), "DEFPACKAGE" | "DECLAIM") {
-                let (exp, expanded) = crate::builtins::control::macroexpand_1(ctx, form, &Value::Nil)?;
+                let (exp, expanded) =
+                    crate::builtins::control::macroexpand_1(ctx, form, &Value::Nil)?;
                 if expanded && (is_op(&exp, "PROGN") || is_op(&exp, "EVAL-WHEN")) {
                     return eval_toplevel(ctx, &exp, srcmap);
                 }

@@ -1,6 +1,7 @@
 //! The `netlisp` command: run a script, evaluate forms, or start the REPL.
 
 use netlisp::{repl, Interpreter, Value};
+use std::io::Write;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: netlisp [OPTIONS] [FILE [ARGS...]]
@@ -45,18 +46,11 @@ fn run(args: Vec<String>) -> i32 {
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
-            "-h" | "--help" => {
-                print!("{}", USAGE);
-                return 0;
-            }
-            "-V" | "--version" => {
-                println!("netlisp {}", env!("CARGO_PKG_VERSION"));
-                return 0;
-            }
+            "-h" | "--help" => return emit(USAGE),
+            "-V" | "--version" => return emit(&format!("netlisp {}\n", env!("CARGO_PKG_VERSION"))),
             "--reference" => {
                 let _lisp = Interpreter::new();
-                print!("{}", repl::reference_markdown());
-                return 0;
+                return emit(&repl::reference_markdown());
             }
             "-e" | "--eval" => {
                 let Some(f) = args.get(i + 1) else {
@@ -79,7 +73,10 @@ fn run(args: Vec<String>) -> i32 {
     }
     let mut lisp = Interpreter::new();
     if !evals.is_empty() {
-        let rest: Vec<Value> = args[i..].iter().map(|a| netlisp::array::Array::string(a)).collect();
+        let rest: Vec<Value> = args[i..]
+            .iter()
+            .map(|a| netlisp::array::Array::string(a))
+            .collect();
         lisp.set_var("NETLISP:*ARGS*", netlisp::value::list_from(rest));
         let code = repl::run_forms(&mut lisp, &evals);
         if code != 0 || i >= args.len() {
@@ -88,10 +85,20 @@ fn run(args: Vec<String>) -> i32 {
     }
     if i < args.len() {
         let script = args[i].clone();
-        let rest: Vec<Value> = args[i + 1..].iter().map(|a| netlisp::array::Array::string(a)).collect();
+        let rest: Vec<Value> = args[i + 1..]
+            .iter()
+            .map(|a| netlisp::array::Array::string(a))
+            .collect();
         lisp.set_var("NETLISP:*ARGS*", netlisp::value::list_from(rest));
         lisp.set_var("NETLISP:*SCRIPT*", netlisp::array::Array::string(&script));
         return repl::run_script(&mut lisp, &script);
     }
     repl::run_repl(&mut lisp)
+}
+
+/// Write to stdout; a closed pipe (`netlisp --reference | head`) is not an error.
+fn emit(text: &str) -> i32 {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    0
 }

@@ -23,7 +23,14 @@ pub struct Module {
 pub static MODULES: &[Module] = &[];
 
 /// Modules that need nothing: their functionality is built in.
-const BUILT_IN: &[&str] = &["ASDF", "UIOP", "SB-POSIX", "SB-INTROSPECT", "SB-CLTL2", "NETLISP"];
+const BUILT_IN: &[&str] = &[
+    "ASDF",
+    "UIOP",
+    "SB-POSIX",
+    "SB-INTROSPECT",
+    "SB-CLTL2",
+    "NETLISP",
+];
 
 thread_local! {
     static LOADED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };

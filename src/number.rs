@@ -178,7 +178,9 @@ fn real_op(op: Op, a: &Num, b: &Num) -> Result<Num, ()> {
     let lvl = level(a).max(level(b));
     match lvl {
         Level::Rat => {
-            let (Num::Rat(x), Num::Rat(y)) = (a, b) else { unreachable!() };
+            let (Num::Rat(x), Num::Rat(y)) = (a, b) else {
+                unreachable!()
+            };
             Ok(Num::Rat(match op {
                 Op::Add => x + y,
                 Op::Sub => x - y,
@@ -251,13 +253,33 @@ fn arith(op: Op, a: Num, b: Num) -> Result<Num, ()> {
         Op::Add => (real_op(Op::Add, &ar, &br)?, real_op(Op::Add, &ai, &bi)?),
         Op::Sub => (real_op(Op::Sub, &ar, &br)?, real_op(Op::Sub, &ai, &bi)?),
         Op::Mul => (
-            real_op(Op::Sub, &real_op(Op::Mul, &ar, &br)?, &real_op(Op::Mul, &ai, &bi)?)?,
-            real_op(Op::Add, &real_op(Op::Mul, &ar, &bi)?, &real_op(Op::Mul, &ai, &br)?)?,
+            real_op(
+                Op::Sub,
+                &real_op(Op::Mul, &ar, &br)?,
+                &real_op(Op::Mul, &ai, &bi)?,
+            )?,
+            real_op(
+                Op::Add,
+                &real_op(Op::Mul, &ar, &bi)?,
+                &real_op(Op::Mul, &ai, &br)?,
+            )?,
         ),
         Op::Div => {
-            let den = real_op(Op::Add, &real_op(Op::Mul, &br, &br)?, &real_op(Op::Mul, &bi, &bi)?)?;
-            let nr = real_op(Op::Add, &real_op(Op::Mul, &ar, &br)?, &real_op(Op::Mul, &ai, &bi)?)?;
-            let ni = real_op(Op::Sub, &real_op(Op::Mul, &ai, &br)?, &real_op(Op::Mul, &ar, &bi)?)?;
+            let den = real_op(
+                Op::Add,
+                &real_op(Op::Mul, &br, &br)?,
+                &real_op(Op::Mul, &bi, &bi)?,
+            )?;
+            let nr = real_op(
+                Op::Add,
+                &real_op(Op::Mul, &ar, &br)?,
+                &real_op(Op::Mul, &ai, &bi)?,
+            )?;
+            let ni = real_op(
+                Op::Sub,
+                &real_op(Op::Mul, &ai, &br)?,
+                &real_op(Op::Mul, &ar, &bi)?,
+            )?;
             (real_op(Op::Div, &nr, &den)?, real_op(Op::Div, &ni, &den)?)
         }
     };
@@ -270,7 +292,11 @@ fn binary(ctx: &mut Ctx, op: Op, a: &Value, b: &Value, name: &str) -> R {
     let y = num_checked(ctx, b)?;
     match arith(op, x, y) {
         Ok(n) => Ok(num_value(n)),
-        Err(()) => Err(conditions::division_by_zero(ctx, name, &[a.clone(), b.clone()])),
+        Err(()) => Err(conditions::division_by_zero(
+            ctx,
+            name,
+            &[a.clone(), b.clone()],
+        )),
     }
 }
 
@@ -338,8 +364,12 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
                 return None;
             }
             match (&x, &y) {
-                (Num::Rat(p), _) => float_to_rational(fy).map(|q| p.cmp(&q)).or(fx.partial_cmp(&fy)),
-                (_, Num::Rat(q)) => float_to_rational(fx).map(|p| p.cmp(q)).or(fx.partial_cmp(&fy)),
+                (Num::Rat(p), _) => float_to_rational(fy)
+                    .map(|q| p.cmp(&q))
+                    .or(fx.partial_cmp(&fy)),
+                (_, Num::Rat(q)) => float_to_rational(fx)
+                    .map(|p| p.cmp(q))
+                    .or(fx.partial_cmp(&fy)),
                 _ => fx.partial_cmp(&fy),
             }
         }
@@ -491,11 +521,21 @@ fn round_f64(x: f64, mode: Rounding) -> f64 {
 }
 
 /// FLOOR / CEILING / TRUNCATE / ROUND of a by b: (quotient, remainder).
-pub fn divide(ctx: &mut Ctx, a: &Value, b: &Value, mode: Rounding, name: &str) -> R<(Value, Value)> {
+pub fn divide(
+    ctx: &mut Ctx,
+    a: &Value,
+    b: &Value,
+    mode: Rounding,
+    name: &str,
+) -> R<(Value, Value)> {
     if let (Value::Fixnum(x), Value::Fixnum(y)) = (a, b) {
         let (x, y) = (*x, *y);
         if y == 0 {
-            return Err(conditions::division_by_zero(ctx, name, &[a.clone(), b.clone()]));
+            return Err(conditions::division_by_zero(
+                ctx,
+                name,
+                &[a.clone(), b.clone()],
+            ));
         }
         let t = x / y;
         let exact = x % y == 0;
@@ -504,9 +544,12 @@ pub fn divide(ctx: &mut Ctx, a: &Value, b: &Value, mode: Rounding, name: &str) -
             Rounding::Floor if !exact && ((x < 0) != (y < 0)) => t - 1,
             Rounding::Ceiling if !exact && ((x < 0) == (y < 0)) => t + 1,
             Rounding::Floor | Rounding::Ceiling => t,
-            Rounding::Round => round_rational(&BigRational::new(BigInt::from(x), BigInt::from(y)), Rounding::Round)
-                .to_i64()
-                .unwrap(),
+            Rounding::Round => round_rational(
+                &BigRational::new(BigInt::from(x), BigInt::from(y)),
+                Rounding::Round,
+            )
+            .to_i64()
+            .unwrap(),
         };
         return Ok((Value::int(q), Value::int(x - q * y)));
     }
@@ -520,9 +563,15 @@ pub fn divide(ctx: &mut Ctx, a: &Value, b: &Value, mode: Rounding, name: &str) -
     }
     match level(&x).max(level(&y)) {
         Level::Rat => {
-            let (Num::Rat(p), Num::Rat(q)) = (x, y) else { unreachable!() };
+            let (Num::Rat(p), Num::Rat(q)) = (x, y) else {
+                unreachable!()
+            };
             if q.is_zero() {
-                return Err(conditions::division_by_zero(ctx, name, &[a.clone(), b.clone()]));
+                return Err(conditions::division_by_zero(
+                    ctx,
+                    name,
+                    &[a.clone(), b.clone()],
+                ));
             }
             let quo = round_rational(&(&p / &q), mode);
             let rem = p - BigRational::from_integer(quo.clone()) * q;
@@ -531,7 +580,11 @@ pub fn divide(ctx: &mut Ctx, a: &Value, b: &Value, mode: Rounding, name: &str) -
         lvl => {
             let (fx, fy) = (to_f64_num(&x), to_f64_num(&y));
             if fy == 0.0 {
-                return Err(conditions::division_by_zero(ctx, name, &[a.clone(), b.clone()]));
+                return Err(conditions::division_by_zero(
+                    ctx,
+                    name,
+                    &[a.clone(), b.clone()],
+                ));
             }
             let q = round_f64(fx / fy, mode);
             let r = fx - q * fy;
@@ -552,7 +605,11 @@ pub fn divide(ctx: &mut Ctx, a: &Value, b: &Value, mode: Rounding, name: &str) -
 /// Convert a real to a float of the same format as `proto` (single if none).
 pub fn to_float(ctx: &mut Ctx, v: &Value, double: bool) -> R {
     match to_f64(v) {
-        Some(f) => Ok(if double { Value::Double(f) } else { Value::Single(f as f32) }),
+        Some(f) => Ok(if double {
+            Value::Double(f)
+        } else {
+            Value::Single(f as f32)
+        }),
         None => Err(conditions::type_error(ctx, v.clone(), "REAL")),
     }
 }
@@ -570,7 +627,11 @@ pub fn expt(ctx: &mut Ctx, base: &Value, power: &Value) -> R {
                 return Err(conditions::simple_error(ctx, "exponent too large".into()));
             };
             if neg && b.is_zero() {
-                return Err(conditions::division_by_zero(ctx, "EXPT", &[base.clone(), power.clone()]));
+                return Err(conditions::division_by_zero(
+                    ctx,
+                    "EXPT",
+                    &[base.clone(), power.clone()],
+                ));
             }
             let r = num_traits::pow::pow(b, e as usize);
             return Ok(rat_value(if neg { r.recip() } else { r }));
@@ -589,7 +650,11 @@ pub fn expt(ctx: &mut Ctx, base: &Value, power: &Value) -> R {
             for _ in 0..e.unsigned_abs() {
                 acc = mul(ctx, &acc, base)?;
             }
-            return if e < 0 { div(ctx, &Value::Fixnum(1), &acc) } else { Ok(acc) };
+            return if e < 0 {
+                div(ctx, &Value::Fixnum(1), &acc)
+            } else {
+                Ok(acc)
+            };
         }
     }
     let (Some(b), Some(p)) = (to_f64(base), to_f64(power)) else {
@@ -609,7 +674,11 @@ pub fn expt(ctx: &mut Ctx, base: &Value, power: &Value) -> R {
         });
     }
     let r = b.powf(p);
-    Ok(if double { Value::Double(r) } else { Value::Single(r as f32) })
+    Ok(if double {
+        Value::Double(r)
+    } else {
+        Value::Single(r as f32)
+    })
 }
 
 /// Integer square root.
@@ -678,7 +747,10 @@ pub fn parse_number(tok: &str, base: u32, single_default: bool) -> Option<Value>
         let n = BigInt::parse_bytes(s.as_bytes(), base)?;
         return Some(Value::bigint(if neg { -n } else { n }));
     }
-    if body.len() > 1 && body[body.len() - 1] == '.' && body[..body.len() - 1].iter().all(|c| c.is_ascii_digit()) {
+    if body.len() > 1
+        && body[body.len() - 1] == '.'
+        && body[..body.len() - 1].iter().all(|c| c.is_ascii_digit())
+    {
         let s: String = body[..body.len() - 1].iter().collect();
         let n = BigInt::parse_bytes(s.as_bytes(), 10)?;
         return Some(Value::bigint(if neg { -n } else { n }));
@@ -760,8 +832,16 @@ fn parse_float(neg: bool, body: &[char], single_default: bool) -> Option<Value> 
     let text = format!(
         "{}{}.{}e{}",
         if neg { "-" } else { "" },
-        if int_digits.is_empty() { "0" } else { &int_digits },
-        if frac_digits.is_empty() { "0" } else { &frac_digits },
+        if int_digits.is_empty() {
+            "0"
+        } else {
+            &int_digits
+        },
+        if frac_digits.is_empty() {
+            "0"
+        } else {
+            &frac_digits
+        },
         if exp.is_empty() { "0" } else { &exp }
     );
     let single = match marker {
@@ -823,7 +903,11 @@ fn split_exp_digits(s: &str) -> (String, i32) {
     let exp: i32 = exp.parse().unwrap();
     let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
     let digits = digits.trim_end_matches('0').to_string();
-    let digits = if digits.is_empty() { "0".to_string() } else { digits };
+    let digits = if digits.is_empty() {
+        "0".to_string()
+    } else {
+        digits
+    };
     (digits, exp + 1)
 }
 
@@ -925,24 +1009,57 @@ mod tests {
         assert_eq!(float_string(1234567.0, true, true), "1234567.0");
         assert_eq!(float_string(0.001f32 as f64, true, true), "0.001");
         assert_eq!(float_string(0.0001f32 as f64, true, true), "1.0e-4");
-        assert_eq!(float_string(123456789.0f32 as f64, true, true), "1.2345679e8");
+        assert_eq!(
+            float_string(123456789.0f32 as f64, true, true),
+            "1.2345679e8"
+        );
         assert_eq!(float_string(100.0, true, true), "100.0");
         assert_eq!(float_string(1e22, false, true), "1.0d22");
-        assert_eq!(float_string(2f64.sqrt(), false, true), "1.4142135623730951d0");
+        assert_eq!(
+            float_string(2f64.sqrt(), false, true),
+            "1.4142135623730951d0"
+        );
         assert_eq!(float_string(-0.0, true, true), "-0.0");
-        assert_eq!(float_string((1.0f32 / 3.0) as f64, true, true), "0.33333334");
+        assert_eq!(
+            float_string((1.0f32 / 3.0) as f64, true, true),
+            "0.33333334"
+        );
     }
 
     #[test]
     fn numbers_parse_per_cl_syntax() {
-        assert!(matches!(parse_number("12", 10, true), Some(Value::Fixnum(12))));
-        assert!(matches!(parse_number("-12.", 10, true), Some(Value::Fixnum(-12))));
-        assert!(matches!(parse_number("FF", 16, true), Some(Value::Fixnum(255))));
-        assert!(matches!(parse_number("1.5", 10, true), Some(Value::Single(_))));
-        assert!(matches!(parse_number("1.5d0", 10, true), Some(Value::Double(_))));
-        assert!(matches!(parse_number("1e3", 10, true), Some(Value::Single(_))));
-        assert!(matches!(parse_number("2/4", 10, true), Some(Value::Ratio(_))));
-        assert!(matches!(parse_number("4/2", 10, true), Some(Value::Fixnum(2))));
+        assert!(matches!(
+            parse_number("12", 10, true),
+            Some(Value::Fixnum(12))
+        ));
+        assert!(matches!(
+            parse_number("-12.", 10, true),
+            Some(Value::Fixnum(-12))
+        ));
+        assert!(matches!(
+            parse_number("FF", 16, true),
+            Some(Value::Fixnum(255))
+        ));
+        assert!(matches!(
+            parse_number("1.5", 10, true),
+            Some(Value::Single(_))
+        ));
+        assert!(matches!(
+            parse_number("1.5d0", 10, true),
+            Some(Value::Double(_))
+        ));
+        assert!(matches!(
+            parse_number("1e3", 10, true),
+            Some(Value::Single(_))
+        ));
+        assert!(matches!(
+            parse_number("2/4", 10, true),
+            Some(Value::Ratio(_))
+        ));
+        assert!(matches!(
+            parse_number("4/2", 10, true),
+            Some(Value::Fixnum(2))
+        ));
         assert!(parse_number("1+", 10, true).is_none());
         assert!(parse_number("-", 10, true).is_none());
         assert!(parse_number(".", 10, true).is_none());

@@ -75,7 +75,11 @@ impl Package {
 
     /// Packages that use this one.
     pub fn used_by(&self) -> Vec<Rc<Package>> {
-        self.used_by.borrow().iter().filter_map(|w| w.upgrade()).collect()
+        self.used_by
+            .borrow()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect()
     }
 
     /// Shadowing symbols.

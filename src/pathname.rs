@@ -82,7 +82,10 @@ impl Pathname {
             (str_or_wild(file_part), Value::Nil)
         } else {
             match file_part.rfind('.') {
-                Some(i) if i > 0 => (str_or_wild(&file_part[..i]), str_or_wild(&file_part[i + 1..])),
+                Some(i) if i > 0 => (
+                    str_or_wild(&file_part[..i]),
+                    str_or_wild(&file_part[i + 1..]),
+                ),
                 _ => (str_or_wild(file_part), Value::Nil),
             }
         };
@@ -146,9 +149,21 @@ impl Pathname {
         };
         Pathname {
             directory,
-            name: if self.name.is_nil() { defaults.name.clone() } else { self.name.clone() },
-            type_: if self.type_.is_nil() { defaults.type_.clone() } else { self.type_.clone() },
-            version: if self.version.is_nil() { defaults.version.clone() } else { self.version.clone() },
+            name: if self.name.is_nil() {
+                defaults.name.clone()
+            } else {
+                self.name.clone()
+            },
+            type_: if self.type_.is_nil() {
+                defaults.type_.clone()
+            } else {
+                self.type_.clone()
+            },
+            version: if self.version.is_nil() {
+                defaults.version.clone()
+            } else {
+                self.version.clone()
+            },
         }
     }
 

@@ -51,7 +51,8 @@ pub fn run_script(lisp: &mut Interpreter, path: &str) -> i32 {
             return 1;
         }
     };
-    let r = crate::load::load_file_text(ctx, &text, path, false).and_then(|v| crate::mp::finish_main(ctx).map(|_| v));
+    let r = crate::load::load_file_text(ctx, &text, path, false)
+        .and_then(|v| crate::mp::finish_main(ctx).map(|_| v));
     exit_code(ctx, r)
 }
 
@@ -90,7 +91,12 @@ impl Validator for LispHelper {
 
 impl Completer for LispHelper {
     type Candidate = Pair;
-    fn complete(&self, line: &str, pos: usize, _ctx: &rustyline::Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let start = line[..pos]
             .rfind(|c: char| c.is_whitespace() || "()'`,\"".contains(c))
             .map(|i| i + 1)
@@ -157,15 +163,25 @@ fn history_path() -> Option<std::path::PathBuf> {
     if let Ok(p) = std::env::var("NETLISP_HISTORY") {
         return Some(p.into());
     }
-    std::env::var("HOME").ok().map(|h| std::path::Path::new(&h).join(".netlisp_history"))
+    std::env::var("HOME")
+        .ok()
+        .map(|h| std::path::Path::new(&h).join(".netlisp_history"))
 }
 
 type Ed = Rc<RefCell<Editor<LispHelper, DefaultHistory>>>;
 
 fn package_prompt() -> String {
     let p = crate::reader::current_package();
-    let name = p.nicknames().into_iter().min_by_key(|n| n.len()).unwrap_or_else(|| p.name());
-    let name = if p.name().as_ref() == "COMMON-LISP-USER" { "CL-USER".into() } else { name.to_string() };
+    let name = p
+        .nicknames()
+        .into_iter()
+        .min_by_key(|n| n.len())
+        .unwrap_or_else(|| p.name());
+    let name = if p.name().as_ref() == "COMMON-LISP-USER" {
+        "CL-USER".into()
+    } else {
+        name.to_string()
+    };
     format!("{}> ", name)
 }
 
@@ -182,10 +198,12 @@ fn print_values(ctx: &mut Ctx, vals: &[Value]) -> R<()> {
 
 fn rotate_history(form: &Value, vals: &[Value]) {
     let s = &w().s;
-    let shift = |a: &crate::gc::Gc<crate::symbol::Symbol>, b: &crate::gc::Gc<crate::symbol::Symbol>| a.set_value(b.value());
+    let shift = |a: &crate::gc::Gc<crate::symbol::Symbol>,
+                 b: &crate::gc::Gc<crate::symbol::Symbol>| a.set_value(b.value());
     shift(&s.star3, &s.star2);
     shift(&s.star2, &s.star);
-    s.star.set_value(vals.first().cloned().unwrap_or(Value::Nil));
+    s.star
+        .set_value(vals.first().cloned().unwrap_or(Value::Nil));
     shift(&s.plus3, &s.plus2);
     shift(&s.plus2, &s.plus);
     s.plus.set_value(form.clone());
@@ -240,7 +258,7 @@ fn read_input(ed: &Ed, prompt: &str) -> Option<String> {
 
 /// The REPL's debugger: report, list restarts, and read commands until a
 /// restart is chosen.
-fn debugger(ed: Ed) -> Rc<dyn Fn(&mut Ctx, &Value) -> Exit> {
+fn debugger(ed: Ed) -> crate::ctx::Debugger {
     Rc::new(move |ctx: &mut Ctx, cond: &Value| {
         crate::stream::flush_standard(ctx);
         let ty = match cond {
@@ -248,10 +266,17 @@ fn debugger(ed: Ed) -> Rc<dyn Fn(&mut Ctx, &Value) -> Exit> {
             _ => "CONDITION".into(),
         };
         let report = conditions::report_string(ctx, cond).unwrap_or_default();
-        let loc = conditions::error_location(ctx).map(|l| format!(" at {}", l)).unwrap_or_default();
+        let loc = conditions::error_location(ctx)
+            .map(|l| format!(" at {}", l))
+            .unwrap_or_default();
         ctx.debug_level += 1;
         let level = ctx.debug_level;
-        eprintln!("\ndebugger invoked on a {}{}:\n  {}", ty, loc, report.replace('\n', "\n  "));
+        eprintln!(
+            "\ndebugger invoked on a {}{}:\n  {}",
+            ty,
+            loc,
+            report.replace('\n', "\n  ")
+        );
         let restarts: Vec<_> = ctx.restarts.iter().rev().cloned().collect();
         eprintln!("\nrestarts (choose by number, or type a form to evaluate):");
         for (i, r) in restarts.iter().enumerate() {
@@ -263,7 +288,10 @@ fn debugger(ed: Ed) -> Rc<dyn Fn(&mut Ctx, &Value) -> Exit> {
             let prompt = format!("{}] ", level);
             let Some(line) = read_input(&ed, &prompt) else {
                 // End of input: leave this level through ABORT.
-                break restarts.iter().find(|r| crate::printer::princ_string(&r.name) == "ABORT").map(|r| conditions::invoke(ctx, r, vec![]));
+                break restarts
+                    .iter()
+                    .find(|r| crate::printer::princ_string(&r.name) == "ABORT")
+                    .map(|r| conditions::invoke(ctx, r, vec![]));
             };
             let t = line.trim();
             if t.is_empty() {
@@ -271,7 +299,11 @@ fn debugger(ed: Ed) -> Rc<dyn Fn(&mut Ctx, &Value) -> Exit> {
             }
             let choice = t.parse::<usize>().ok().or_else(|| {
                 let up = t.trim_start_matches(':').to_uppercase();
-                restarts.iter().position(|r| crate::printer::princ_string(&r.name).starts_with(&up) && !up.is_empty() && t.starts_with(':'))
+                restarts.iter().position(|r| {
+                    crate::printer::princ_string(&r.name).starts_with(&up)
+                        && !up.is_empty()
+                        && t.starts_with(':')
+                })
             });
             if let Some(n) = choice {
                 if let Some(r) = restarts.get(n) {
@@ -328,7 +360,9 @@ pub fn run_repl(lisp: &mut Interpreter) -> i32 {
     ctx.interactive = true;
     ctx.debugger = Some(debugger(ed.clone()));
     let code = loop {
-        let Some(text) = read_input(&ed, &package_prompt()) else { break 0 };
+        let Some(text) = read_input(&ed, &package_prompt()) else {
+            break 0;
+        };
         let r = conditions::with_restarts(ctx, &[("ABORT", "Return to the top level.")], |ctx| {
             eval_and_print(ctx, &text).map(|_| Value::Nil)
         });
@@ -374,8 +408,18 @@ pub fn reference_markdown() -> String {
             crate::function::Kind::SpecialForm => "special operator",
         };
         let ll = b.lambda_list.trim_start_matches('(').trim_end_matches(')');
-        let sig = if ll.is_empty() { format!("({})", n.to_lowercase()) } else { format!("({} {})", n.to_lowercase(), ll) };
-        out.push_str(&format!("### `{}`\n\n*{}* `{}`\n\n{}\n\n", n, kind, sig, b.docstring()));
+        let sig = if ll.is_empty() {
+            format!("({})", n.to_lowercase())
+        } else {
+            format!("({} {})", n.to_lowercase(), ll)
+        };
+        out.push_str(&format!(
+            "### `{}`\n\n*{}* `{}`\n\n{}\n\n",
+            n,
+            kind,
+            sig,
+            b.docstring()
+        ));
     }
     out
 }

@@ -24,7 +24,11 @@ pub fn type_of(v: &Value) -> Value {
             if *n == 0 || *n == 1 {
                 cl("BIT")
             } else if *n > 1 {
-                list_from([cl("INTEGER"), Value::Fixnum(0), Value::Fixnum(MOST_POSITIVE_FIXNUM)])
+                list_from([
+                    cl("INTEGER"),
+                    Value::Fixnum(0),
+                    Value::Fixnum(MOST_POSITIVE_FIXNUM),
+                ])
             } else {
                 cl("FIXNUM")
             }
@@ -74,7 +78,11 @@ pub fn type_of(v: &Value) -> Value {
         }
         Value::Cons(_) => cl("CONS"),
         Value::Array(a) => {
-            let dims: Vec<Value> = a.dimensions().iter().map(|d| Value::Fixnum(*d as i64)).collect();
+            let dims: Vec<Value> = a
+                .dimensions()
+                .iter()
+                .map(|d| Value::Fixnum(*d as i64))
+                .collect();
             let et = crate::reader::read_type_spec(a.elt.spec());
             if a.is_simple() {
                 if a.is_vector() && a.elt == ElemType::T {
@@ -130,13 +138,19 @@ fn bound_ok(v: &Value, lo: &Value, hi: &Value) -> bool {
         Value::Symbol(s) if s.name() == "*" => true,
         Value::Nil => true,
         Value::Cons(c) => number::compare(v, &c.car()) == Some(Ordering::Greater),
-        b => matches!(number::compare(v, b), Some(Ordering::Greater | Ordering::Equal)),
+        b => matches!(
+            number::compare(v, b),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
     };
     let hi_ok = match hi {
         Value::Symbol(s) if s.name() == "*" => true,
         Value::Nil => true,
         Value::Cons(c) => number::compare(v, &c.car()) == Some(Ordering::Less),
-        b => matches!(number::compare(v, b), Some(Ordering::Less | Ordering::Equal)),
+        b => matches!(
+            number::compare(v, b),
+            Some(Ordering::Less | Ordering::Equal)
+        ),
     };
     lo_ok && hi_ok
 }
@@ -155,7 +169,9 @@ fn elem_type_matches(a: &crate::array::Array, spec: &Value) -> bool {
     }
     let want = upgraded_element_type(spec);
     match (a.elt, want) {
-        (ElemType::BaseChar, ElemType::Character) | (ElemType::Character, ElemType::BaseChar) => true,
+        (ElemType::BaseChar, ElemType::Character) | (ElemType::Character, ElemType::BaseChar) => {
+            true
+        }
         (x, y) => x == y,
     }
 }
@@ -229,7 +245,11 @@ fn dims_match(a: &crate::array::Array, spec: &Value) -> bool {
     }
     let want: Vec<Value> = spec.list_to_vec();
     let have = a.dimensions();
-    want.len() == have.len() && want.iter().zip(have.iter()).all(|(w, h)| is_star(w) || w.as_fixnum() == Some(*h as i64))
+    want.len() == have.len()
+        && want
+            .iter()
+            .zip(have.iter())
+            .all(|(w, h)| is_star(w) || w.as_fixnum() == Some(*h as i64))
 }
 
 /// Whether `v` is of type `spec`.
@@ -257,10 +277,15 @@ fn typep_symbol(ctx: &mut Ctx, v: &Value, s: &Gc<Symbol>) -> R<bool> {
             "NULL" => Some(v.is_nil()),
             "SYMBOL" => Some(v.is_symbol()),
             "KEYWORD" => Some(matches!(v, Value::Symbol(s) if s.home_is(&w().keyword))),
-            "BOOLEAN" => Some(v.is_nil() || matches!(v, Value::Symbol(x) if Gc::ptr_eq(x, &w().s.t))),
+            "BOOLEAN" => {
+                Some(v.is_nil() || matches!(v, Value::Symbol(x) if Gc::ptr_eq(x, &w().s.t)))
+            }
             "NUMBER" => Some(v.is_number()),
             "REAL" => Some(v.is_real()),
-            "RATIONAL" => Some(matches!(v, Value::Fixnum(_) | Value::Bignum(_) | Value::Ratio(_))),
+            "RATIONAL" => Some(matches!(
+                v,
+                Value::Fixnum(_) | Value::Bignum(_) | Value::Ratio(_)
+            )),
             "INTEGER" => Some(v.is_integer()),
             "FIXNUM" => Some(matches!(v, Value::Fixnum(_))),
             "BIGNUM" => Some(matches!(v, Value::Bignum(_))),
@@ -275,24 +300,35 @@ fn typep_symbol(ctx: &mut Ctx, v: &Value, s: &Gc<Symbol>) -> R<bool> {
             "STANDARD-CHAR" => Some(matches!(v, Value::Char(c) if crate::chars::is_standard(*c))),
             "EXTENDED-CHAR" => Some(matches!(v, Value::Char(c) if (*c as u32) >= 128)),
             "STRING" | "BASE-STRING" => Some(v.is_string()),
-            "SIMPLE-STRING" | "SIMPLE-BASE-STRING" => Some(matches!(v, Value::Array(a) if a.is_string() && a.is_simple())),
+            "SIMPLE-STRING" | "SIMPLE-BASE-STRING" => {
+                Some(matches!(v, Value::Array(a) if a.is_string() && a.is_simple()))
+            }
             "VECTOR" => Some(matches!(v, Value::Array(a) if a.is_vector())),
-            "SIMPLE-VECTOR" => Some(matches!(v, Value::Array(a) if a.is_vector() && a.is_simple() && a.elt == ElemType::T)),
+            "SIMPLE-VECTOR" => Some(
+                matches!(v, Value::Array(a) if a.is_vector() && a.is_simple() && a.elt == ElemType::T),
+            ),
             "BIT-VECTOR" => Some(matches!(v, Value::Array(a) if a.is_bit_vector())),
-            "SIMPLE-BIT-VECTOR" => Some(matches!(v, Value::Array(a) if a.is_bit_vector() && a.is_simple())),
+            "SIMPLE-BIT-VECTOR" => {
+                Some(matches!(v, Value::Array(a) if a.is_bit_vector() && a.is_simple()))
+            }
             "ARRAY" => Some(matches!(v, Value::Array(_))),
             "SIMPLE-ARRAY" => Some(matches!(v, Value::Array(a) if a.is_simple())),
             "SEQUENCE" => Some(v.is_list() || matches!(v, Value::Array(a) if a.is_vector())),
             "FUNCTION" | "COMPILED-FUNCTION" => Some(matches!(v, Value::Function(_))),
-            "GENERIC-FUNCTION" | "STANDARD-GENERIC-FUNCTION" => {
-                Some(matches!(v, Value::Function(f) if matches!(f.kind, crate::function::FnKind::Generic(_))))
-            }
+            "GENERIC-FUNCTION" | "STANDARD-GENERIC-FUNCTION" => Some(
+                matches!(v, Value::Function(f) if matches!(f.kind, crate::function::FnKind::Generic(_))),
+            ),
             "HASH-TABLE" => Some(matches!(v, Value::HashTable(_))),
             "PACKAGE" => Some(matches!(v, Value::Package(_))),
             "STREAM" => Some(matches!(v, Value::Stream(_))),
             "PATHNAME" | "LOGICAL-PATHNAME" => Some(crate::pathname::pathname_of(v).is_some()),
-            "STRUCTURE-OBJECT" => Some(matches!(v, Value::Instance(i) if i.class().kind == ClassKind::Structure)),
-            "STANDARD-OBJECT" => Some(matches!(v, Value::Instance(i) if i.class().kind == ClassKind::Standard) || matches!(v, Value::Class(_))),
+            "STRUCTURE-OBJECT" => {
+                Some(matches!(v, Value::Instance(i) if i.class().kind == ClassKind::Structure))
+            }
+            "STANDARD-OBJECT" => Some(
+                matches!(v, Value::Instance(i) if i.class().kind == ClassKind::Standard)
+                    || matches!(v, Value::Class(_)),
+            ),
             "CLASS" => Some(matches!(v, Value::Class(_))),
             _ => None,
         };
@@ -327,7 +363,13 @@ fn typep_compound(ctx: &mut Ctx, v: &Value, spec: &Value) -> R<bool> {
     };
     let a1 = args.first();
     let a2 = args.second();
-    let or_star = |x: Value| if x.is_nil() && !args.is_cons() { star() } else { x };
+    let or_star = |x: Value| {
+        if x.is_nil() && !args.is_cons() {
+            star()
+        } else {
+            x
+        }
+    };
     if h.home_is(&w().cl) {
         match h.name() {
             "AND" => {
@@ -352,11 +394,22 @@ fn typep_compound(ctx: &mut Ctx, v: &Value, spec: &Value) -> R<bool> {
             "SATISFIES" => return Ok(apply(ctx, &a1, std::slice::from_ref(v))?.truthy()),
             "VALUES" => return typep(ctx, v, &a1),
             "INTEGER" => return Ok(v.is_integer() && bound_ok(v, &or_star(a1), &or_star(a2))),
-            "RATIONAL" => return Ok(matches!(v, Value::Fixnum(_) | Value::Bignum(_) | Value::Ratio(_)) && bound_ok(v, &a1, &a2)),
+            "RATIONAL" => {
+                return Ok(
+                    matches!(v, Value::Fixnum(_) | Value::Bignum(_) | Value::Ratio(_))
+                        && bound_ok(v, &a1, &a2),
+                )
+            }
             "REAL" => return Ok(v.is_real() && bound_ok(v, &a1, &a2)),
-            "FLOAT" => return Ok(matches!(v, Value::Single(_) | Value::Double(_)) && bound_ok(v, &a1, &a2)),
-            "SINGLE-FLOAT" | "SHORT-FLOAT" => return Ok(matches!(v, Value::Single(_)) && bound_ok(v, &a1, &a2)),
-            "DOUBLE-FLOAT" | "LONG-FLOAT" => return Ok(matches!(v, Value::Double(_)) && bound_ok(v, &a1, &a2)),
+            "FLOAT" => {
+                return Ok(matches!(v, Value::Single(_) | Value::Double(_)) && bound_ok(v, &a1, &a2))
+            }
+            "SINGLE-FLOAT" | "SHORT-FLOAT" => {
+                return Ok(matches!(v, Value::Single(_)) && bound_ok(v, &a1, &a2))
+            }
+            "DOUBLE-FLOAT" | "LONG-FLOAT" => {
+                return Ok(matches!(v, Value::Double(_)) && bound_ok(v, &a1, &a2))
+            }
             "MOD" => {
                 return Ok(v.is_integer()
                     && bound_ok(v, &Value::Fixnum(0), &Value::Nil)
@@ -388,8 +441,12 @@ fn typep_compound(ctx: &mut Ctx, v: &Value, spec: &Value) -> R<bool> {
             "CONS" => {
                 return Ok(match v {
                     Value::Cons(c) => {
-                        (is_star(&a1) || a1.is_nil() && !args.is_cons() || typep(ctx, &c.car(), &a1)?)
-                            && (is_star(&a2) || !args.rest().is_cons() || typep(ctx, &c.cdr(), &a2)?)
+                        (is_star(&a1)
+                            || a1.is_nil() && !args.is_cons()
+                            || typep(ctx, &c.car(), &a1)?)
+                            && (is_star(&a2)
+                                || !args.rest().is_cons()
+                                || typep(ctx, &c.cdr(), &a2)?)
                     }
                     _ => false,
                 })
@@ -408,22 +465,31 @@ fn typep_compound(ctx: &mut Ctx, v: &Value, spec: &Value) -> R<bool> {
                 return Ok(match v {
                     Value::Array(a) if a.is_vector() => {
                         if h.name() == "SIMPLE-VECTOR" {
-                            a.is_simple() && a.elt == ElemType::T && (is_star(&a1) || !args.is_cons() || a1.as_fixnum() == Some(a.len() as i64))
+                            a.is_simple()
+                                && a.elt == ElemType::T
+                                && (is_star(&a1)
+                                    || !args.is_cons()
+                                    || a1.as_fixnum() == Some(a.len() as i64))
                         } else {
                             (!args.is_cons() || elem_type_matches(a, &a1))
-                                && (!args.rest().is_cons() || is_star(&a2) || a2.as_fixnum() == Some(a.len() as i64))
+                                && (!args.rest().is_cons()
+                                    || is_star(&a2)
+                                    || a2.as_fixnum() == Some(a.len() as i64))
                         }
                     }
                     _ => false,
                 })
             }
-            "STRING" | "SIMPLE-STRING" | "BASE-STRING" | "SIMPLE-BASE-STRING" | "BIT-VECTOR" | "SIMPLE-BIT-VECTOR" => {
+            "STRING" | "SIMPLE-STRING" | "BASE-STRING" | "SIMPLE-BASE-STRING" | "BIT-VECTOR"
+            | "SIMPLE-BIT-VECTOR" => {
                 let base = Value::Symbol(h.clone());
                 if !typep(ctx, v, &base)? {
                     return Ok(false);
                 }
                 let Value::Array(a) = v else { return Ok(false) };
-                return Ok(is_star(&a1) || !args.is_cons() || a1.as_fixnum() == Some(a.len() as i64));
+                return Ok(is_star(&a1)
+                    || !args.is_cons()
+                    || a1.as_fixnum() == Some(a.len() as i64));
             }
             "FUNCTION" => return Ok(matches!(v, Value::Function(_))),
             _ => {}
@@ -436,7 +502,10 @@ fn typep_compound(ctx: &mut Ctx, v: &Value, spec: &Value) -> R<bool> {
     }
     Err(crate::conditions::simple_error(
         ctx,
-        format!("unknown type specifier: {}", crate::printer::prin1_string(spec)),
+        format!(
+            "unknown type specifier: {}",
+            crate::printer::prin1_string(spec)
+        ),
     ))
 }
 
@@ -446,12 +515,18 @@ pub fn expand_deftype(ctx: &mut Ctx, spec: &Value) -> R<Option<Value>> {
         Value::Cons(_) => spec.first(),
         other => other.clone(),
     };
-    let Some(s) = symbol_of(&head) else { return Ok(None) };
+    let Some(s) = symbol_of(&head) else {
+        return Ok(None);
+    };
     let exp = s.extra_field(|e| e.type_expander.clone());
     if exp.is_nil() {
         return Ok(None);
     }
-    let form = if spec.is_cons() { spec.clone() } else { list_from([spec.clone()]) };
+    let form = if spec.is_cons() {
+        spec.clone()
+    } else {
+        list_from([spec.clone()])
+    };
     Ok(Some(apply(ctx, &exp, &[form, Value::Nil])?))
 }
 
@@ -475,7 +550,14 @@ impl NumKind {
         self == other
             || matches!(
                 (self, other),
-                (Integer, Rational) | (Integer, Real) | (Rational, Real) | (Single, Float) | (Double, Float) | (Single, Real) | (Double, Real) | (Float, Real)
+                (Integer, Rational)
+                    | (Integer, Real)
+                    | (Rational, Real)
+                    | (Single, Float)
+                    | (Double, Float)
+                    | (Single, Real)
+                    | (Double, Real)
+                    | (Float, Real)
             )
     }
     fn class_name(self) -> &'static str {
@@ -508,16 +590,28 @@ fn parse_bound(v: &Value) -> Option<Bound> {
     match v {
         Value::Nil => None,
         Value::Symbol(_) => None, // *
-        Value::Cons(_) => Some(Bound { value: v.first(), exclusive: true }),
-        other => Some(Bound { value: other.clone(), exclusive: false }),
+        Value::Cons(_) => Some(Bound {
+            value: v.first(),
+            exclusive: true,
+        }),
+        other => Some(Bound {
+            value: other.clone(),
+            exclusive: false,
+        }),
     }
 }
 
 fn fixnum_range(lo: Value, hi: Value) -> Range {
     Range {
         kind: NumKind::Integer,
-        lo: Some(Bound { value: lo, exclusive: false }),
-        hi: Some(Bound { value: hi, exclusive: false }),
+        lo: Some(Bound {
+            value: lo,
+            exclusive: false,
+        }),
+        hi: Some(Bound {
+            value: hi,
+            exclusive: false,
+        }),
     }
 }
 
@@ -543,17 +637,36 @@ fn as_range(spec: &Value) -> Option<Range> {
         "FLOAT" => NumKind::Float,
         "SINGLE-FLOAT" | "SHORT-FLOAT" => NumKind::Single,
         "DOUBLE-FLOAT" | "LONG-FLOAT" => NumKind::Double,
-        "FIXNUM" => return Some(fixnum_range(Value::Fixnum(-MOST_POSITIVE_FIXNUM - 1), Value::Fixnum(MOST_POSITIVE_FIXNUM))),
+        "FIXNUM" => {
+            return Some(fixnum_range(
+                Value::Fixnum(-MOST_POSITIVE_FIXNUM - 1),
+                Value::Fixnum(MOST_POSITIVE_FIXNUM),
+            ))
+        }
         "BIT" => return Some(fixnum_range(Value::Fixnum(0), Value::Fixnum(1))),
         "MOD" => {
             let n = args.first().as_fixnum()?;
             return Some(fixnum_range(Value::Fixnum(0), Value::Fixnum(n - 1)));
         }
         "UNSIGNED-BYTE" => {
-            let lo = Some(Bound { value: Value::Fixnum(0), exclusive: false });
+            let lo = Some(Bound {
+                value: Value::Fixnum(0),
+                exclusive: false,
+            });
             return Some(match args.first().as_fixnum() {
-                Some(n) => Range { kind: NumKind::Integer, lo, hi: Some(Bound { value: pow2(n), exclusive: true }) },
-                None => Range { kind: NumKind::Integer, lo, hi: None },
+                Some(n) => Range {
+                    kind: NumKind::Integer,
+                    lo,
+                    hi: Some(Bound {
+                        value: pow2(n),
+                        exclusive: true,
+                    }),
+                },
+                None => Range {
+                    kind: NumKind::Integer,
+                    lo,
+                    hi: None,
+                },
             });
         }
         "SIGNED-BYTE" => {
@@ -563,16 +676,30 @@ fn as_range(spec: &Value) -> Option<Range> {
                     let neg = Value::bigint(-number::to_bigint(&m)?);
                     Range {
                         kind: NumKind::Integer,
-                        lo: Some(Bound { value: neg, exclusive: false }),
-                        hi: Some(Bound { value: m, exclusive: true }),
+                        lo: Some(Bound {
+                            value: neg,
+                            exclusive: false,
+                        }),
+                        hi: Some(Bound {
+                            value: m,
+                            exclusive: true,
+                        }),
                     }
                 }
-                None => Range { kind: NumKind::Integer, lo: None, hi: None },
+                None => Range {
+                    kind: NumKind::Integer,
+                    lo: None,
+                    hi: None,
+                },
             });
         }
         _ => return None,
     };
-    Some(Range { kind, lo: parse_bound(&args.first()), hi: parse_bound(&args.second()) })
+    Some(Range {
+        kind,
+        lo: parse_bound(&args.first()),
+        hi: parse_bound(&args.second()),
+    })
 }
 
 /// Whether bound `inner` is at least as tight as `outer` on the low
@@ -648,7 +775,9 @@ fn find_class(name: &Value) -> Option<Gc<clos::Class>> {
 /// and whether it carried arguments that narrow it.
 fn head_name(spec: &Value) -> Option<(Value, bool)> {
     match spec {
-        Value::Symbol(s) if s.home_is(&w().cl) || find_class(spec).is_some() => Some((spec.clone(), false)),
+        Value::Symbol(s) if s.home_is(&w().cl) || find_class(spec).is_some() => {
+            Some((spec.clone(), false))
+        }
         Value::Cons(_) => match spec.first() {
             Value::Symbol(s) if s.home_is(&w().cl) => {
                 let narrowed = spec.rest().iter().any(|x| !is_star(&x));
@@ -662,7 +791,9 @@ fn head_name(spec: &Value) -> Option<(Value, bool)> {
 
 fn compound_head(spec: &Value) -> Option<&'static str> {
     let Value::Cons(_) = spec else { return None };
-    let Value::Symbol(h) = spec.first() else { return None };
+    let Value::Symbol(h) = spec.first() else {
+        return None;
+    };
     if !h.home_is(&w().cl) {
         return None;
     }
@@ -705,7 +836,11 @@ pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
         return Ok(YES);
     }
     if matches!(&a, Value::Symbol(s) if Gc::ptr_eq(s, &w().s.t)) {
-        return Ok(if compound_head(&b).is_some() { UNKNOWN } else { NO });
+        return Ok(if compound_head(&b).is_some() {
+            UNKNOWN
+        } else {
+            NO
+        });
     }
     match compound_head(&a) {
         Some("OR") => {
@@ -770,7 +905,11 @@ pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
             if matches!(&a, Value::Symbol(s) if s.home_is(&w().cl) && s.name() == "NULL") {
                 return Ok((b.rest().iter().any(|x| x.is_nil()), true));
             }
-            return Ok(if compound_head(&a).is_none() { NO } else { UNKNOWN });
+            return Ok(if compound_head(&a).is_none() {
+                NO
+            } else {
+                UNKNOWN
+            });
         }
         Some(_) => return Ok(UNKNOWN),
         None => {}
@@ -824,7 +963,9 @@ pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
 /// Whether two plain types certainly share no object: distinct branches
 /// of the class tree with no common subclass among the standard types.
 fn disjoint(a: &Value, b: &Value) -> bool {
-    let (Some((an, _)), Some((bn, _))) = (head_name(a), head_name(b)) else { return false };
+    let (Some((an, _)), Some((bn, _))) = (head_name(a), head_name(b)) else {
+        return false;
+    };
     if named_within(&an, &bn) != Some(false) || named_within(&bn, &an) != Some(false) {
         return false;
     }
@@ -836,5 +977,9 @@ fn disjoint(a: &Value, b: &Value) -> bool {
     };
     let (an, bn) = (name(&an), name(&bn));
     let overlapping = |x: &str| matches!(x, "SEQUENCE" | "T" | "STANDARD-OBJECT");
-    !overlapping(&an) && !overlapping(&bn) && !(an == "LIST" && bn == "SYMBOL") && !(an == "SYMBOL" && bn == "LIST")
+    let list_and_symbol = matches!(
+        (an.as_str(), bn.as_str()),
+        ("LIST", "SYMBOL") | ("SYMBOL", "LIST")
+    );
+    !overlapping(&an) && !overlapping(&bn) && !list_and_symbol
 }

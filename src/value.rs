@@ -187,7 +187,12 @@ impl Value {
     pub fn is_immediate(&self) -> bool {
         matches!(
             self,
-            Value::Nil | Value::Unbound | Value::Fixnum(_) | Value::Char(_) | Value::Single(_) | Value::Double(_)
+            Value::Nil
+                | Value::Unbound
+                | Value::Fixnum(_)
+                | Value::Char(_)
+                | Value::Single(_)
+                | Value::Double(_)
         )
     }
 
@@ -332,7 +337,11 @@ impl Value {
     pub fn is_real(&self) -> bool {
         matches!(
             self,
-            Value::Fixnum(_) | Value::Bignum(_) | Value::Ratio(_) | Value::Single(_) | Value::Double(_)
+            Value::Fixnum(_)
+                | Value::Bignum(_)
+                | Value::Ratio(_)
+                | Value::Single(_)
+                | Value::Double(_)
         )
     }
 
@@ -450,6 +459,7 @@ impl Value {
 
     /// Identity used by EQ: same object, or same immediate.
     #[inline]
+    #[allow(clippy::should_implement_trait)] // Lisp's EQ, deliberately not PartialEq
     pub fn eq(&self, other: &Value) -> bool {
         use Value::*;
         match (self, other) {
@@ -517,7 +527,9 @@ impl Value {
                     }
                     return crate::pathname::pathnames_equal(&a, &b);
                 }
-                (Value::Foreign(_), Value::Foreign(_)) => return a.eql(&b) || crate::pathname::pathnames_equal(&a, &b),
+                (Value::Foreign(_), Value::Foreign(_)) => {
+                    return a.eql(&b) || crate::pathname::pathnames_equal(&a, &b)
+                }
                 _ => return a.eql(&b),
             }
         }

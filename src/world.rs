@@ -419,7 +419,7 @@ impl World {
                 v.push(p.clone());
             }
         }
-        v.sort_by(|a, b| a.name().cmp(&b.name()));
+        v.sort_by_key(|p| p.name());
         v
     }
 

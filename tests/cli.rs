@@ -34,13 +34,21 @@ fn stderr(o: &Output) -> String {
 
 fn repl(input: &str) -> Output {
     let mut child = netlisp()
-        .env("NETLISP_HISTORY", std::env::temp_dir().join("netlisp-cli-history"))
+        .env(
+            "NETLISP_HISTORY",
+            std::env::temp_dir().join("netlisp-cli-history"),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -53,7 +61,10 @@ fn eval_option_prints_and_exits_zero() {
 
 #[test]
 fn several_eval_options_run_in_order() {
-    let o = netlisp().args(["-e", "(defvar *x* 20)", "--eval", "(princ (+ *x* 1))"]).output().unwrap();
+    let o = netlisp()
+        .args(["-e", "(defvar *x* 20)", "--eval", "(princ (+ *x* 1))"])
+        .output()
+        .unwrap();
     assert_eq!(stdout(&o), "21");
 }
 
@@ -79,7 +90,11 @@ fn script_sees_its_arguments_and_name() {
 
 #[test]
 fn shebang_line_is_ignored() {
-    let o = run_script("shebang.lisp", "#!/usr/bin/env netlisp\n(princ \"ran\")\n", &[]);
+    let o = run_script(
+        "shebang.lisp",
+        "#!/usr/bin/env netlisp\n(princ \"ran\")\n",
+        &[],
+    );
     assert_eq!(stdout(&o), "ran");
 }
 
@@ -94,10 +109,17 @@ fn exit_and_quit_set_the_status() {
 
 #[test]
 fn unbound_variable_reports_file_line_and_column() {
-    let o = run_script("unbound.lisp", "(print 1)\n\n  (print no-such-variable)\n", &[]);
+    let o = run_script(
+        "unbound.lisp",
+        "(print 1)\n\n  (print no-such-variable)\n",
+        &[],
+    );
     let err = stderr(&o);
     assert!(err.contains("unbound.lisp:3:3"), "{err}");
-    assert!(err.contains("The variable NO-SUCH-VARIABLE is unbound."), "{err}");
+    assert!(
+        err.contains("The variable NO-SUCH-VARIABLE is unbound."),
+        "{err}"
+    );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stdout(&o), "\n1 ");
 }
@@ -119,7 +141,11 @@ fn syntax_errors_report_where_the_form_starts() {
 
 #[test]
 fn runaway_recursion_is_a_condition_not_a_crash() {
-    let o = run_script("deep.lisp", "(defun down (n) (+ 1 (down n)))\n(down 0)\n", &[]);
+    let o = run_script(
+        "deep.lisp",
+        "(defun down (n) (+ 1 (down n)))\n(down 0)\n",
+        &[],
+    );
     let err = stderr(&o);
     assert!(err.contains("Control stack exhausted"), "{err}");
     assert!(err.contains("deep.lisp:2:1"), "{err}");
@@ -139,7 +165,11 @@ fn stack_exhaustion_can_be_handled() {
 
 #[test]
 fn errors_in_functions_show_a_backtrace_with_locations() {
-    let o = run_script("bt.lisp", "(defun inner (x)\n  (car x))\n(defun outer () (inner 5))\n(outer)\n", &[]);
+    let o = run_script(
+        "bt.lisp",
+        "(defun inner (x)\n  (car x))\n(defun outer () (inner 5))\n(outer)\n",
+        &[],
+    );
     let err = stderr(&o);
     assert!(err.contains("bt.lisp:4:1"), "{err}");
     assert!(err.contains("INNER"), "{err}");
@@ -148,7 +178,10 @@ fn errors_in_functions_show_a_backtrace_with_locations() {
 
 #[test]
 fn missing_script_is_an_error() {
-    let o = netlisp().arg("/nonexistent/netlisp-test.lisp").output().unwrap();
+    let o = netlisp()
+        .arg("/nonexistent/netlisp-test.lisp")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("/nonexistent/netlisp-test.lisp"));
 }
@@ -162,7 +195,11 @@ fn repl_survives_errors_and_keeps_history_variables() {
     assert!(out.contains("(1 2)\n"), "{out}");
     assert!(out.contains("(7 (1 2) 3)\n"), "{out}");
     assert!(out.contains("alive"), "{out}");
-    assert!(err.contains("The value\n    1\n  is not of type\n    LIST") || err.contains("is not of type"), "{err}");
+    assert!(
+        err.contains("The value\n    1\n  is not of type\n    LIST")
+            || err.contains("is not of type"),
+        "{err}"
+    );
     assert!(err.contains("NO-SUCH-VAR"), "{err}");
     assert_eq!(o.status.code(), Some(0));
 }
@@ -171,6 +208,26 @@ fn repl_survives_errors_and_keeps_history_variables() {
 fn repl_survives_syntax_errors_and_runaway_recursion() {
     let o = repl("(print 1))\n(defun f () (f))\n(f)\n(princ :still-here)\n");
     let out = stdout(&o);
-    assert!(out.contains("STILL-HERE"), "out: {out}\nerr: {}", stderr(&o));
-    assert!(stderr(&o).contains("Control stack exhausted"), "{}", stderr(&o));
+    assert!(
+        out.contains("STILL-HERE"),
+        "out: {out}\nerr: {}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("Control stack exhausted"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn reference_document_is_current() {
+    let o = netlisp().arg("--reference").output().unwrap();
+    let generated = stdout(&o);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reference.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        generated == committed,
+        "docs/reference.md is out of date: run `cargo run --release -- --reference > docs/reference.md`"
+    );
 }

@@ -15,7 +15,9 @@ fn lisp_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lisp");
     let mut files = Vec::new();
     for dir in ["core", "cl"] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "lisp") {
@@ -71,8 +73,12 @@ fn first_difference(expected: &str, actual: &str) -> String {
 fn run_one(file: &Path) -> Result<usize, String> {
     let source = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let expected_path = file.with_extension("out");
-    let expected = std::fs::read_to_string(&expected_path)
-        .map_err(|_| format!("{}: no expected output; run tests/regen-expected.sh", file.display()))?;
+    let expected = std::fs::read_to_string(&expected_path).map_err(|_| {
+        format!(
+            "{}: no expected output; run tests/regen-expected.sh",
+            file.display()
+        )
+    })?;
     let work = std::env::temp_dir().join(format!(
         "netlisp-suite-{}-{}",
         std::process::id(),
@@ -88,7 +94,11 @@ fn run_one(file: &Path) -> Result<usize, String> {
     let actual = String::from_utf8_lossy(&out.stdout);
     let code = out.status.code().unwrap_or(-1);
     let want_code = expected_exit(&source);
-    let name = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file).display().to_string();
+    let name = file
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(file)
+        .display()
+        .to_string();
     if code != want_code {
         return Err(format!(
             "{name}: exit code {code}, expected {want_code}\nstderr:\n{}",
@@ -110,7 +120,9 @@ fn run_one(file: &Path) -> Result<usize, String> {
 fn lisp_files_match_sbcl() {
     let files = lisp_files();
     assert!(!files.is_empty(), "no Lisp test files found");
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -126,17 +138,29 @@ fn lisp_files_match_sbcl() {
     let results = results.into_inner().unwrap();
     let checks: usize = results.iter().filter_map(|r| r.as_ref().ok()).sum();
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    eprintln!("{} files, {} checked results, {} failing", files.len(), checks, failures.len());
+    eprintln!(
+        "{} files, {} checked results, {} failing",
+        files.len(),
+        checks,
+        failures.len()
+    );
     if !failures.is_empty() {
         for f in &failures {
             eprintln!("\n{f}");
         }
-        panic!("{} of {} Lisp test files differ from SBCL", failures.len(), files.len());
+        panic!(
+            "{} of {} Lisp test files differ from SBCL",
+            failures.len(),
+            files.len()
+        );
     }
 }
 
 #[test]
 fn normalise_hides_identities_only() {
-    assert_eq!(normalise("#<HASH-TABLE :COUNT 0 {10013B1203}>"), "#<HASH-TABLE :COUNT 0 {…}>");
+    assert_eq!(
+        normalise("#<HASH-TABLE :COUNT 0 {10013B1203}>"),
+        "#<HASH-TABLE :COUNT 0 {…}>"
+    );
     assert_eq!(normalise("{a}"), "{a}");
 }

@@ -95,6 +95,8 @@ fn live_cycles_survive_collection() {
     )
     .unwrap();
     gc::collect();
-    let v = lisp.eval_str("(list (third *keep*) (fourth *keep*) (funcall *counter*) (funcall *counter*))").unwrap();
+    let v = lisp
+        .eval_str("(list (third *keep*) (fourth *keep*) (funcall *counter*) (funcall *counter*))")
+        .unwrap();
     assert_eq!(lisp.to_lisp_string(&v), "(3 1 1 2)");
 }

@@ -44,7 +44,11 @@ fn row_major(ctx: &mut Ctx, a: &Gc<Array>, subs: &[Value], whole: &Value) -> R<u
     if subs.len() != dims.len() {
         return Err(cond::program_error(
             ctx,
-            format!("Wrong number of subscripts, {}, for array of rank {}.", subs.len(), dims.len()),
+            format!(
+                "Wrong number of subscripts, {}, for array of rank {}.",
+                subs.len(),
+                dims.len()
+            ),
         ));
     }
     let mut idx = 0usize;
@@ -69,7 +73,12 @@ fn store(ctx: &mut Ctx, a: &Gc<Array>, i: usize, v: &Value) -> R<()> {
     Ok(())
 }
 
-fn flatten_contents(ctx: &mut Ctx, contents: &Value, dims: &[usize], out: &mut Vec<Value>) -> R<()> {
+fn flatten_contents(
+    ctx: &mut Ctx,
+    contents: &Value,
+    dims: &[usize],
+    out: &mut Vec<Value>,
+) -> R<()> {
     if dims.is_empty() {
         out.push(contents.clone());
         return Ok(());
@@ -82,7 +91,11 @@ fn flatten_contents(ctx: &mut Ctx, contents: &Value, dims: &[usize], out: &mut V
     if items.len() != dims[0] {
         return Err(cond::simple_error(
             ctx,
-            format!("The initial contents have {} elements where {} were expected.", items.len(), dims[0]),
+            format!(
+                "The initial contents have {} elements where {} were expected.",
+                items.len(),
+                dims[0]
+            ),
         ));
     }
     for it in items {
@@ -113,7 +126,11 @@ pub fn array_from_contents(rank: usize, contents: &Value) -> Option<Value> {
     Some(
         Array {
             data: RefCell::new(ArrayData::T(flat)),
-            dims: if rank == 1 { None } else { Some(dims.into_boxed_slice()) },
+            dims: if rank == 1 {
+                None
+            } else {
+                Some(dims.into_boxed_slice())
+            },
             fill: Cell::new(None),
             adjustable: false,
             elt: ElemType::T,
@@ -160,17 +177,27 @@ pub fn make_array(
         Some(v) => {
             let f = index(ctx, v)?;
             if f > total {
-                return Err(cond::simple_error(ctx, format!("fill pointer {} is larger than the array size {}", f, total)));
+                return Err(cond::simple_error(
+                    ctx,
+                    format!("fill pointer {} is larger than the array size {}", f, total),
+                ));
             }
             Some(f)
         }
     };
     if fill.is_some() && dims.len() != 1 {
-        return Err(cond::simple_error(ctx, "only vectors can have fill pointers".into()));
+        return Err(cond::simple_error(
+            ctx,
+            "only vectors can have fill pointers".into(),
+        ));
     }
     Ok(Array {
         data: RefCell::new(data),
-        dims: if dims.len() == 1 { None } else { Some(dims.into_boxed_slice()) },
+        dims: if dims.len() == 1 {
+            None
+        } else {
+            Some(dims.into_boxed_slice())
+        },
         fill: Cell::new(fill),
         adjustable,
         elt: et,
@@ -442,7 +469,12 @@ fn bitop(ctx: &mut Ctx, a: &[Value], f: fn(u8, u8) -> u8) -> R {
         .to_vec()
         .iter()
         .zip(y.to_vec().iter())
-        .map(|(p, q)| f(p.as_fixnum().unwrap_or(0) as u8, q.as_fixnum().unwrap_or(0) as u8))
+        .map(|(p, q)| {
+            f(
+                p.as_fixnum().unwrap_or(0) as u8,
+                q.as_fixnum().unwrap_or(0) as u8,
+            )
+        })
         .collect();
     let _ = opt_nil(a, 2);
     Ok(Array::vector(ArrayData::U8(bits), ElemType::Bit).into_value())

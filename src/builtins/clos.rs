@@ -24,7 +24,15 @@ fn slot_spec_form(ctx: &mut Ctx, spec: &Value, form: &Value) -> R<(Value, Vec<Va
     let (name, opts) = match spec {
         Value::Symbol(_) => (spec.clone(), Value::Nil),
         Value::Cons(_) => (spec.first(), spec.rest()),
-        _ => return Err(cond::program_error(ctx, format!("bad slot specifier in {}", crate::printer::prin1_string(form)))),
+        _ => {
+            return Err(cond::program_error(
+                ctx,
+                format!(
+                    "bad slot specifier in {}",
+                    crate::printer::prin1_string(form)
+                ),
+            ))
+        }
     };
     let mut initargs = vec![];
     let mut initform = Value::Nil;
@@ -58,7 +66,10 @@ fn slot_spec_form(ctx: &mut Ctx, spec: &Value, form: &Value) -> R<(Value, Vec<Va
         o = o.rest().rest();
     }
     let initfn = if has_initform {
-        l(vec![cl("FUNCTION"), l(vec![cl("LAMBDA"), Value::Nil, initform.clone()])])
+        l(vec![
+            cl("FUNCTION"),
+            l(vec![cl("LAMBDA"), Value::Nil, initform.clone()]),
+        ])
     } else {
         Value::Nil
     };
@@ -87,15 +98,27 @@ fn class_options(ctx: &mut Ctx, opts: &Value) -> R<(Value, Value, Value)> {
         if kw_is(&k, "DEFAULT-INITARGS") {
             let mut r = o.rest();
             while r.is_cons() {
-                let fnf = l(vec![cl("FUNCTION"), l(vec![cl("LAMBDA"), Value::Nil, r.second()])]);
-                dia.push(l(vec![cl("LIST"), quote(r.first()), fnf, quote(r.second())]));
+                let fnf = l(vec![
+                    cl("FUNCTION"),
+                    l(vec![cl("LAMBDA"), Value::Nil, r.second()]),
+                ]);
+                dia.push(l(vec![
+                    cl("LIST"),
+                    quote(r.first()),
+                    fnf,
+                    quote(r.second()),
+                ]));
                 r = r.rest().rest();
             }
         } else if kw_is(&k, "DOCUMENTATION") {
             doc = o.second();
         } else if kw_is(&k, "REPORT") {
             let r = o.second();
-            report = if r.is_string() { r } else { l(vec![cl("FUNCTION"), r]) };
+            report = if r.is_string() {
+                r
+            } else {
+                l(vec![cl("FUNCTION"), r])
+            };
         }
     }
     let _ = ctx;
@@ -129,10 +152,17 @@ fn define_class_form(ctx: &mut Ctx, form: &Value, kind: &str) -> R {
 
 fn make_reader(ctx: &mut Ctx, fname: &Value, class: &Gc<Class>, slot: &Value) -> R<()> {
     let gf = ensure_generic(ctx, fname, list_from([keyword("OBJECT")]))?;
-    let f = crate::eval::make_native_closure("SLOT-READER", vec![slot.clone()], |ctx, env, args| {
-        slot_value(ctx, &args[1], &env[0])
-    });
-    let m = generic::make_method(vec![Spec::Class(class.clone())], vec![], f, list_from([cl("OBJECT")]), false);
+    let f =
+        crate::eval::make_native_closure("SLOT-READER", vec![slot.clone()], |ctx, env, args| {
+            slot_value(ctx, &args[1], &env[0])
+        });
+    let m = generic::make_method(
+        vec![Spec::Class(class.clone())],
+        vec![],
+        f,
+        list_from([cl("OBJECT")]),
+        false,
+    );
     if let Value::Function(g) = &gf {
         generic::add_method(g, m);
     }
@@ -141,12 +171,19 @@ fn make_reader(ctx: &mut Ctx, fname: &Value, class: &Gc<Class>, slot: &Value) ->
 
 fn make_writer(ctx: &mut Ctx, fname: &Value, class: &Gc<Class>, slot: &Value) -> R<()> {
     let gf = ensure_generic(ctx, fname, list_from([cl("NEW-VALUE"), cl("OBJECT")]))?;
-    let f = crate::eval::make_native_closure("SLOT-WRITER", vec![slot.clone()], |ctx, env, args| {
-        set_slot_value(ctx, &args[2], &env[0], args[1].clone())?;
-        Ok(args[1].clone())
-    });
+    let f =
+        crate::eval::make_native_closure("SLOT-WRITER", vec![slot.clone()], |ctx, env, args| {
+            set_slot_value(ctx, &args[2], &env[0], args[1].clone())?;
+            Ok(args[1].clone())
+        });
     let specs = vec![Spec::Class(clos::cl_class("T")), Spec::Class(class.clone())];
-    let m = generic::make_method(specs, vec![], f, list_from([cl("NEW-VALUE"), cl("OBJECT")]), false);
+    let m = generic::make_method(
+        specs,
+        vec![],
+        f,
+        list_from([cl("NEW-VALUE"), cl("OBJECT")]),
+        false,
+    );
     if let Value::Function(g) = &gf {
         generic::add_method(g, m);
     }
@@ -163,7 +200,13 @@ pub fn ensure_generic(ctx: &mut Ctx, name: &Value, lambda_list: Value) -> R {
         }
         if let Value::Symbol(s) = name {
             if s.is_macro() || s.has(crate::symbol::SPECIAL_OPERATOR) {
-                return Err(cond::program_error(ctx, format!("{} names a macro or special operator, not a generic function", s.name())));
+                return Err(cond::program_error(
+                    ctx,
+                    format!(
+                        "{} names a macro or special operator, not a generic function",
+                        s.name()
+                    ),
+                ));
             }
         }
     }
@@ -191,7 +234,10 @@ pub fn slot_value(ctx: &mut Ctx, obj: &Value, name: &Value) -> R {
     };
     match clos::slot_value_raw(i, name) {
         Some(Value::Unbound) => {
-            let c = cond::make("UNBOUND-SLOT", &[("NAME", name.clone()), ("INSTANCE", obj.clone())]);
+            let c = cond::make(
+                "UNBOUND-SLOT",
+                &[("NAME", name.clone()), ("INSTANCE", obj.clone())],
+            );
             Err(cond::error(ctx, c))
         }
         Some(v) => Ok(v),
@@ -212,7 +258,13 @@ fn class_arg(ctx: &mut Ctx, v: &Value) -> R<Gc<Class>> {
         Value::Class(c) => Ok(c.clone()),
         other => match clos::find_class(other) {
             Some(c) => Ok(c),
-            None => Err(cond::simple_error(ctx, format!("There is no class named {}.", crate::printer::prin1_string(other)))),
+            None => Err(cond::simple_error(
+                ctx,
+                format!(
+                    "There is no class named {}.",
+                    crate::printer::prin1_string(other)
+                ),
+            )),
         },
     }
 }
@@ -220,10 +272,16 @@ fn class_arg(ctx: &mut Ctx, v: &Value) -> R<Gc<Class>> {
 fn method_function_form(name: &Value, ll: &Value, body: &Value) -> Value {
     // A method accepts the keywords of every applicable method (CLHS
     // 7.6.5), so its own &KEY list never rejects the others'.
-    let has = |k: &str| ll.iter().any(|x| matches!(&x, Value::Symbol(s) if s.name() == k));
+    let has = |k: &str| {
+        ll.iter()
+            .any(|x| matches!(&x, Value::Symbol(s) if s.name() == k))
+    };
     let ll = if has("&KEY") && !has("&ALLOW-OTHER-KEYS") {
         let mut items = ll.list_to_vec();
-        let aux = items.iter().position(|x| matches!(x, Value::Symbol(s) if s.name() == "&AUX")).unwrap_or(items.len());
+        let aux = items
+            .iter()
+            .position(|x| matches!(x, Value::Symbol(s) if s.name() == "&AUX"))
+            .unwrap_or(items.len());
         items.insert(aux, cl("&ALLOW-OTHER-KEYS"));
         list_from(items)
     } else {
@@ -243,8 +301,16 @@ fn method_function_form(name: &Value, ll: &Value, body: &Value) -> Value {
     let (decls, forms) = split_decls(&body);
     let args = gensym("ARGS");
     let flets = l(vec![
-        l(vec![cl("CALL-NEXT-METHOD"), l(vec![cl("&REST"), args.clone()]), l(vec![sys("%CALL-NEXT-METHOD"), nm.clone(), args])]),
-        l(vec![cl("NEXT-METHOD-P"), Value::Nil, l(vec![sys("%NEXT-METHOD-P"), nm.clone()])]),
+        l(vec![
+            cl("CALL-NEXT-METHOD"),
+            l(vec![cl("&REST"), args.clone()]),
+            l(vec![sys("%CALL-NEXT-METHOD"), nm.clone(), args]),
+        ]),
+        l(vec![
+            cl("NEXT-METHOD-P"),
+            Value::Nil,
+            l(vec![sys("%NEXT-METHOD-P"), nm.clone()]),
+        ]),
     ]);
     // Named (METHOD name) so backtraces and closures inside say where they are.
     let mut lam = vec![
@@ -257,7 +323,14 @@ fn method_function_form(name: &Value, ll: &Value, body: &Value) -> Value {
     lam.push(l(vec![
         cl("FLET"),
         flets,
-        l(vec![cl("DECLARE"), l(vec![cl("IGNORABLE"), l(vec![cl("FUNCTION"), cl("CALL-NEXT-METHOD")]), l(vec![cl("FUNCTION"), cl("NEXT-METHOD-P")])])]),
+        l(vec![
+            cl("DECLARE"),
+            l(vec![
+                cl("IGNORABLE"),
+                l(vec![cl("FUNCTION"), cl("CALL-NEXT-METHOD")]),
+                l(vec![cl("FUNCTION"), cl("NEXT-METHOD-P")]),
+            ]),
+        ]),
         lt(vec![cl("BLOCK"), block], forms),
     ]));
     l(vec![cl("FUNCTION"), l(lam)])
@@ -306,8 +379,11 @@ fn spec_of(ctx: &mut Ctx, v: &Value) -> R<Spec> {
 }
 
 fn initargs_valid(ctx: &mut Ctx, class: &Gc<Class>, initargs: &[Value]) -> R<()> {
-    if initargs.len() % 2 != 0 {
-        return Err(cond::program_error(ctx, "odd number of initialization arguments".into()));
+    if !initargs.len().is_multiple_of(2) {
+        return Err(cond::program_error(
+            ctx,
+            "odd number of initialization arguments".into(),
+        ));
     }
     let aok = keyword("ALLOW-OTHER-KEYS");
     if initargs.chunks(2).any(|p| p[0].eq(&aok) && p[1].truthy()) {
@@ -323,13 +399,30 @@ fn initargs_valid(ctx: &mut Ctx, class: &Gc<Class>, initargs: &[Value]) -> R<()>
                     let mut in_key = false;
                     for p in md.lambda_list.iter() {
                         if let Value::Symbol(s) = &p {
-                            if s.name() == "&KEY" { in_key = true; continue; }
-                            if s.name() == "&ALLOW-OTHER-KEYS" { return Ok(()); }
-                            if s.name().starts_with('&') { in_key = false; continue; }
+                            if s.name() == "&KEY" {
+                                in_key = true;
+                                continue;
+                            }
+                            if s.name() == "&ALLOW-OTHER-KEYS" {
+                                return Ok(());
+                            }
+                            if s.name().starts_with('&') {
+                                in_key = false;
+                                continue;
+                            }
                         }
                         if in_key {
                             let var = if p.is_cons() { p.first() } else { p.clone() };
-                            let k = if var.is_cons() { var.first() } else { keyword(crate::world::symbol_of(&var).map(|s| s.name().to_string()).unwrap_or_default().as_str()) };
+                            let k = if var.is_cons() {
+                                var.first()
+                            } else {
+                                keyword(
+                                    crate::world::symbol_of(&var)
+                                        .map(|s| s.name().to_string())
+                                        .unwrap_or_default()
+                                        .as_str(),
+                                )
+                            };
                             extra.push(k);
                         }
                     }
@@ -342,10 +435,16 @@ fn initargs_valid(ctx: &mut Ctx, class: &Gc<Class>, initargs: &[Value]) -> R<()>
         if k.eq(&aok) {
             continue;
         }
-        if !slots.iter().any(|s| s.initargs.iter().any(|i| i.eq(k))) && !extra.iter().any(|e| e.eq(k)) {
+        if !slots.iter().any(|s| s.initargs.iter().any(|i| i.eq(k)))
+            && !extra.iter().any(|e| e.eq(k))
+        {
             return Err(cond::program_error(
                 ctx,
-                format!("Invalid initialization argument:\n  {}\nin call for class {}.", crate::printer::prin1_string(k), crate::printer::prin1_string(&Value::Class(class.clone()))),
+                format!(
+                    "Invalid initialization argument:\n  {}\nin call for class {}.",
+                    crate::printer::prin1_string(k),
+                    crate::printer::prin1_string(&Value::Class(class.clone()))
+                ),
             ));
         }
     }
@@ -641,44 +740,79 @@ pub fn install_generics() {
     let mut ctx = Ctx::new();
     let t = clos::cl_class("T");
     let so = clos::cl_class("STANDARD-OBJECT");
-    let def = |ctx: &mut Ctx, name: &str, ll: &str, specs: Vec<Spec>, f: crate::function::BoundFnPtr| {
-        let gname = Value::Symbol(crate::world::cl_sym(name));
-        let g = ensure_generic(ctx, &gname, crate::reader::read_symbol_name(ll)).expect("standard generic");
-        let fun = crate::eval::make_native_closure(name, vec![], f);
-        let m = generic::make_method(specs, vec![], fun, crate::reader::read_symbol_name(ll), true);
-        if let Value::Function(gf) = &g {
-            generic::add_method(gf, m);
-        }
-    };
-    def(&mut ctx, "INITIALIZE-INSTANCE", "(INSTANCE &REST INITARGS)", vec![Spec::Class(so.clone())], |ctx, _, args| {
-        let si = Value::Symbol(crate::world::cl_sym("SHARED-INITIALIZE"));
-        let mut call = vec![args[1].clone(), Value::t()];
-        call.extend_from_slice(&args[2..]);
-        apply(ctx, &si, &call)?;
-        Ok(args[1].clone())
-    });
-    def(&mut ctx, "SHARED-INITIALIZE", "(INSTANCE SLOT-NAMES &REST INITARGS)", vec![Spec::Class(so.clone()), Spec::Class(t.clone())], |ctx, _, args| {
-        if let Value::Instance(i) = &args[1] {
-            clos::shared_initialize_default(ctx, i, &args[2], &args[3..])?;
-        }
-        Ok(args[1].clone())
-    });
-    def(&mut ctx, "PRINT-OBJECT", "(OBJECT STREAM)", vec![Spec::Class(t.clone()), Spec::Class(t.clone())], |ctx, _, args| {
-        let s = crate::stream::output_designator(ctx, &args[2])?;
-        let o = crate::printer::Opts::current();
-        let text = crate::printer::to_string_with(&args[1], o);
-        crate::stream::write_str(ctx, &s, &text)?;
-        Ok(args[1].clone())
-    });
-    def(&mut ctx, "DESCRIBE-OBJECT", "(OBJECT STREAM)", vec![Spec::Class(t.clone()), Spec::Class(t)], |ctx, _, args| {
-        let s = crate::stream::output_designator(ctx, &args[2])?;
-        let text = super::system::describe_text(ctx, &args[1]);
-        crate::stream::write_str(ctx, &s, &text)?;
-        Ok(Value::Nil)
-    });
+    let def =
+        |ctx: &mut Ctx, name: &str, ll: &str, specs: Vec<Spec>, f: crate::function::BoundFnPtr| {
+            let gname = Value::Symbol(crate::world::cl_sym(name));
+            let g = ensure_generic(ctx, &gname, crate::reader::read_symbol_name(ll))
+                .expect("standard generic");
+            let fun = crate::eval::make_native_closure(name, vec![], f);
+            let m = generic::make_method(
+                specs,
+                vec![],
+                fun,
+                crate::reader::read_symbol_name(ll),
+                true,
+            );
+            if let Value::Function(gf) = &g {
+                generic::add_method(gf, m);
+            }
+        };
+    def(
+        &mut ctx,
+        "INITIALIZE-INSTANCE",
+        "(INSTANCE &REST INITARGS)",
+        vec![Spec::Class(so.clone())],
+        |ctx, _, args| {
+            let si = Value::Symbol(crate::world::cl_sym("SHARED-INITIALIZE"));
+            let mut call = vec![args[1].clone(), Value::t()];
+            call.extend_from_slice(&args[2..]);
+            apply(ctx, &si, &call)?;
+            Ok(args[1].clone())
+        },
+    );
+    def(
+        &mut ctx,
+        "SHARED-INITIALIZE",
+        "(INSTANCE SLOT-NAMES &REST INITARGS)",
+        vec![Spec::Class(so.clone()), Spec::Class(t.clone())],
+        |ctx, _, args| {
+            if let Value::Instance(i) = &args[1] {
+                clos::shared_initialize_default(ctx, i, &args[2], &args[3..])?;
+            }
+            Ok(args[1].clone())
+        },
+    );
+    def(
+        &mut ctx,
+        "PRINT-OBJECT",
+        "(OBJECT STREAM)",
+        vec![Spec::Class(t.clone()), Spec::Class(t.clone())],
+        |ctx, _, args| {
+            let s = crate::stream::output_designator(ctx, &args[2])?;
+            let o = crate::printer::Opts::current();
+            let text = crate::printer::to_string_with(&args[1], o);
+            crate::stream::write_str(ctx, &s, &text)?;
+            Ok(args[1].clone())
+        },
+    );
+    def(
+        &mut ctx,
+        "DESCRIBE-OBJECT",
+        "(OBJECT STREAM)",
+        vec![Spec::Class(t.clone()), Spec::Class(t)],
+        |ctx, _, args| {
+            let s = crate::stream::output_designator(ctx, &args[2])?;
+            let text = super::system::describe_text(ctx, &args[1]);
+            crate::stream::write_str(ctx, &s, &text)?;
+            Ok(Value::Nil)
+        },
+    );
 }
 
 /// SETF functions defined here.
 pub fn setters() -> Vec<(&'static str, &'static crate::function::Builtin)> {
-    vec![("SLOT-VALUE", &SETF_SLOT_VALUE), ("FIND-CLASS", &SETF_FIND_CLASS)]
+    vec![
+        ("SLOT-VALUE", &SETF_SLOT_VALUE),
+        ("FIND-CLASS", &SETF_FIND_CLASS),
+    ]
 }

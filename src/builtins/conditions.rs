@@ -17,7 +17,10 @@ pub fn coerce_condition(ctx: &mut Ctx, datum: &Value, args: &[Value], default: &
         v if cond::is_condition(v) => Ok(v.clone()),
         v if v.is_string() || matches!(v, Value::Function(_)) => Ok(cond::make(
             default,
-            &[("FORMAT-CONTROL", v.clone()), ("FORMAT-ARGUMENTS", list_from(args.iter().cloned()))],
+            &[
+                ("FORMAT-CONTROL", v.clone()),
+                ("FORMAT-ARGUMENTS", list_from(args.iter().cloned())),
+            ],
         )),
         Value::Symbol(_) | Value::Class(_) => {
             let class = match datum {
@@ -25,11 +28,19 @@ pub fn coerce_condition(ctx: &mut Ctx, datum: &Value, args: &[Value], default: &
                 _ => clos::find_class(datum),
             };
             let Some(class) = class.filter(|c| c.kind == clos::ClassKind::Condition) else {
-                return Err(cond::type_error(ctx, datum.clone(), "(OR CONDITION SYMBOL STRING FUNCTION)"));
+                return Err(cond::type_error(
+                    ctx,
+                    datum.clone(),
+                    "(OR CONDITION SYMBOL STRING FUNCTION)",
+                ));
             };
             clos::make_instance_basic(ctx, &class, args)
         }
-        other => Err(cond::type_error(ctx, other.clone(), "(OR CONDITION SYMBOL STRING FUNCTION)")),
+        other => Err(cond::type_error(
+            ctx,
+            other.clone(),
+            "(OR CONDITION SYMBOL STRING FUNCTION)",
+        )),
     }
 }
 
@@ -40,7 +51,10 @@ fn restart_arg(ctx: &mut Ctx, v: &Value) -> R<Restart> {
     };
     match found {
         Some(r) => Ok(r),
-        None => Err(cond::control_error(ctx, format!("No restart {} is active.", crate::printer::prin1_string(v)))),
+        None => Err(cond::control_error(
+            ctx,
+            format!("No restart {} is active.", crate::printer::prin1_string(v)),
+        )),
     }
 }
 
@@ -56,14 +70,23 @@ fn applicable(ctx: &mut Ctx, r: &Restart, c: &Value) -> R<bool> {
 
 fn invoke_named(ctx: &mut Ctx, name: &str, c: &Value, args: Vec<Value>, must: bool) -> R {
     let sym = Value::Symbol(crate::world::cl_sym(name));
-    let rs: Vec<Restart> = ctx.restarts.iter().rev().filter(|r| r.name.eq(&sym)).cloned().collect();
+    let rs: Vec<Restart> = ctx
+        .restarts
+        .iter()
+        .rev()
+        .filter(|r| r.name.eq(&sym))
+        .cloned()
+        .collect();
     for r in rs {
         if applicable(ctx, &r, c)? {
             return cond::invoke(ctx, &r, args);
         }
     }
     if must {
-        return Err(cond::control_error(ctx, format!("No restart {} is active.", name)));
+        return Err(cond::control_error(
+            ctx,
+            format!("No restart {} is active.", name),
+        ));
     }
     Ok(Value::Nil)
 }

@@ -35,7 +35,10 @@ fn check_redefinition(ctx: &mut Ctx, s: &Gc<sy::Symbol>, what: &str) -> R<()> {
     if s.has(sy::SPECIAL_OPERATOR) {
         return Err(cond::program_error(
             ctx,
-            format!("{} names a special operator and cannot be redefined", s.name()),
+            format!(
+                "{} names a special operator and cannot be redefined",
+                s.name()
+            ),
         ));
     }
     Ok(())
@@ -359,8 +362,12 @@ fn local_symbol_macro(env: &Value, s: &Gc<sy::Symbol>) -> Option<Option<Value>> 
     let me = crate::foreign::get::<crate::compiler::MacroEnv>(env)?;
     for e in me.entries.iter().rev() {
         match e {
-            crate::compiler::Scope::SymMacro(n, x) if Gc::ptr_eq(n, s) => return Some(Some(x.clone())),
-            crate::compiler::Scope::Var(n, _) | crate::compiler::Scope::Special(n) if Gc::ptr_eq(n, s) => {
+            crate::compiler::Scope::SymMacro(n, x) if Gc::ptr_eq(n, s) => {
+                return Some(Some(x.clone()))
+            }
+            crate::compiler::Scope::Var(n, _) | crate::compiler::Scope::Special(n)
+                if Gc::ptr_eq(n, s) =>
+            {
                 return Some(None)
             }
             _ => {}
@@ -388,15 +395,20 @@ pub fn macroexpand_1(ctx: &mut Ctx, form: &Value, env: &Value) -> R<(Value, bool
                 return Ok((form.clone(), false));
             };
             if let Some(f) = local_macro(env, &s) {
-                return Ok((crate::compiler::expand_with(ctx, &f, form, env.clone())?, true));
+                return Ok((
+                    crate::compiler::expand_with(ctx, &f, form, env.clone())?,
+                    true,
+                ));
             }
             if s.is_macro() {
                 let f = s.function();
-                return Ok((crate::compiler::expand_with(ctx, &f, form, env.clone())?, true));
+                return Ok((
+                    crate::compiler::expand_with(ctx, &f, form, env.clone())?,
+                    true,
+                ));
             }
             Ok((form.clone(), false))
         }
         _ => Ok((form.clone(), false)),
     }
 }
-

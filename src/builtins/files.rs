@@ -19,7 +19,11 @@ pub fn to_pathname(ctx: &mut Ctx, v: &Value) -> R<Pathname> {
         v if v.is_string() => Ok(Pathname::parse(&crate::array::string_of(v).unwrap())),
         Value::Stream(s) if s.path.is_some() => Ok(Pathname::parse(s.path.as_ref().unwrap())),
         Value::Symbol(_) => Ok(Pathname::parse(&super::string_designator(ctx, v)?)),
-        other => Err(cond::type_error(ctx, other.clone(), "(OR PATHNAME STRING FILE-STREAM)")),
+        other => Err(cond::type_error(
+            ctx,
+            other.clone(),
+            "(OR PATHNAME STRING FILE-STREAM)",
+        )),
     }
 }
 
@@ -87,7 +91,9 @@ fn glob(pat: &str, name: &str) -> bool {
 }
 
 fn list_dir(dir: &str, pattern: &Pathname, out: &mut Vec<String>, recursive: bool) {
-    let Ok(rd) = std::fs::read_dir(if dir.is_empty() { "." } else { dir }) else { return };
+    let Ok(rd) = std::fs::read_dir(if dir.is_empty() { "." } else { dir }) else {
+        return;
+    };
     let fpat = pattern.file_namestring();
     let mut entries: Vec<_> = rd.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
@@ -100,7 +106,11 @@ fn list_dir(dir: &str, pattern: &Pathname, out: &mut Vec<String>, recursive: boo
                 out.push(format!("{}/", full));
             }
         } else if glob(&fpat, &fname) || (fpat == "*.*" && glob("*", &fname)) {
-            out.push(if is_dir { format!("{}/", full) } else { full.clone() });
+            out.push(if is_dir {
+                format!("{}/", full)
+            } else {
+                full.clone()
+            });
         }
         if recursive && is_dir {
             list_dir(&format!("{}/", full), pattern, out, true);

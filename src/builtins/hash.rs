@@ -25,7 +25,10 @@ fn test_of(ctx: &mut Ctx, v: Option<&Value>) -> R<Test> {
         "EQUALP" => Ok(Test::Equalp),
         _ => Err(cond::simple_error(
             ctx,
-            format!("{} is not a defined hash table test", crate::printer::prin1_string(v)),
+            format!(
+                "{} is not a defined hash table test",
+                crate::printer::prin1_string(v)
+            ),
         )),
     }
 }

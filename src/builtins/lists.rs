@@ -16,15 +16,32 @@ pub struct Tester {
 
 impl Tester {
     /// Build from the argument values (any may be absent).
-    pub fn new(ctx: &mut Ctx, test: Option<&Value>, test_not: Option<&Value>, key: Option<&Value>) -> R<Tester> {
+    pub fn new(
+        ctx: &mut Ctx,
+        test: Option<&Value>,
+        test_not: Option<&Value>,
+        key: Option<&Value>,
+    ) -> R<Tester> {
         let key = match key {
             None | Some(Value::Nil) => None,
             Some(k) => Some(function(ctx, k)?),
         };
         Ok(match (test, test_not) {
-            (Some(t), _) if t.truthy() => Tester { test: Some(function(ctx, t)?), negate: false, key },
-            (_, Some(t)) if t.truthy() => Tester { test: Some(function(ctx, t)?), negate: true, key },
-            _ => Tester { test: None, negate: false, key },
+            (Some(t), _) if t.truthy() => Tester {
+                test: Some(function(ctx, t)?),
+                negate: false,
+                key,
+            },
+            (_, Some(t)) if t.truthy() => Tester {
+                test: Some(function(ctx, t)?),
+                negate: true,
+                key,
+            },
+            _ => Tester {
+                test: None,
+                negate: false,
+                key,
+            },
         })
     }
 
@@ -63,7 +80,11 @@ impl Pred {
             None | Some(Value::Nil) => None,
             Some(k) => Some(function(ctx, k)?),
         };
-        Ok(Pred { f: function(ctx, f)?, negate, key })
+        Ok(Pred {
+            f: function(ctx, f)?,
+            negate,
+            key,
+        })
     }
 
     /// Whether the element satisfies the predicate.
@@ -312,7 +333,12 @@ pub fn getf(plist: &Value, ind: &Value) -> Option<Value> {
     None
 }
 
-fn subst_tree(ctx: &mut Ctx, new: &Value, tree: &Value, pred: &mut dyn FnMut(&mut Ctx, &Value) -> R<bool>) -> R {
+fn subst_tree(
+    ctx: &mut Ctx,
+    new: &Value,
+    tree: &Value,
+    pred: &mut dyn FnMut(&mut Ctx, &Value) -> R<bool>,
+) -> R {
     if pred(ctx, tree)? {
         return Ok(new.clone());
     }
@@ -779,7 +805,13 @@ pub fn optional_function(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Option<Value
 
 /// The elements of `list` that are (`keep_members`) or are not members of
 /// `other`, in order.
-fn filter_members(ctx: &mut Ctx, t: &Tester, list: &Value, other: &Value, keep_members: bool) -> R<Vec<Value>> {
+fn filter_members(
+    ctx: &mut Ctx,
+    t: &Tester,
+    list: &Value,
+    other: &Value,
+    keep_members: bool,
+) -> R<Vec<Value>> {
     let mut out = Vec::new();
     for x in list_items(ctx, list)? {
         if set_member(ctx, t, &x, other)? == keep_members {
@@ -804,7 +836,11 @@ fn union(ctx: &mut Ctx, a: &[Value]) -> R {
         return Ok(a[0].clone());
     }
     let (n1, n2) = (list_items(ctx, &a[0])?.len(), list_items(ctx, &a[1])?.len());
-    let (short, long) = if n1 < n2 { (&a[0], &a[1]) } else { (&a[1], &a[0]) };
+    let (short, long) = if n1 < n2 {
+        (&a[0], &a[1])
+    } else {
+        (&a[1], &a[0])
+    };
     let mut out = pushed(filter_members(ctx, &t, long, short, false)?);
     out.extend(short.iter());
     Ok(list_from(out))
@@ -815,7 +851,9 @@ fn set_difference(ctx: &mut Ctx, a: &[Value]) -> R {
     if a[1].is_nil() {
         return Ok(a[0].clone());
     }
-    Ok(list_from(pushed(filter_members(ctx, &t, &a[0], &a[1], false)?)))
+    Ok(list_from(pushed(filter_members(
+        ctx, &t, &a[0], &a[1], false,
+    )?)))
 }
 
 fn set_exclusive_or(ctx: &mut Ctx, a: &[Value]) -> R {

@@ -36,16 +36,52 @@ fn kw(v: &Value, names: &[&str]) -> bool {
 }
 
 const CLAUSE_WORDS: &[&str] = &[
-    "FOR", "AS", "WITH", "DO", "DOING", "RETURN", "COLLECT", "COLLECTING", "APPEND", "APPENDING", "NCONC", "NCONCING",
-    "COUNT", "COUNTING", "SUM", "SUMMING", "MAXIMIZE", "MAXIMIZING", "MINIMIZE", "MINIMIZING", "IF", "WHEN", "UNLESS",
-    "ELSE", "END", "AND", "WHILE", "UNTIL", "REPEAT", "ALWAYS", "NEVER", "THEREIS", "INITIALLY", "FINALLY", "NAMED",
+    "FOR",
+    "AS",
+    "WITH",
+    "DO",
+    "DOING",
+    "RETURN",
+    "COLLECT",
+    "COLLECTING",
+    "APPEND",
+    "APPENDING",
+    "NCONC",
+    "NCONCING",
+    "COUNT",
+    "COUNTING",
+    "SUM",
+    "SUMMING",
+    "MAXIMIZE",
+    "MAXIMIZING",
+    "MINIMIZE",
+    "MINIMIZING",
+    "IF",
+    "WHEN",
+    "UNLESS",
+    "ELSE",
+    "END",
+    "AND",
+    "WHILE",
+    "UNTIL",
+    "REPEAT",
+    "ALWAYS",
+    "NEVER",
+    "THEREIS",
+    "INITIALLY",
+    "FINALLY",
+    "NAMED",
 ];
 
 impl Loop<'_> {
     fn err(&mut self, msg: &str) -> Exit {
         cond::program_error(
             self.ctx,
-            format!("{} in LOOP: {}", msg, crate::printer::prin1_string(&self.whole)),
+            format!(
+                "{} in LOOP: {}",
+                msg,
+                crate::printer::prin1_string(&self.whole)
+            ),
         )
     }
 
@@ -92,7 +128,19 @@ impl Loop<'_> {
     fn skip_type(&mut self) {
         if self.accept(&["OF-TYPE"]) {
             self.pos += 1;
-        } else if self.at(&["FIXNUM", "FLOAT", "T", "INTEGER", "NUMBER", "SINGLE-FLOAT", "DOUBLE-FLOAT", "STRING", "CHARACTER", "SYMBOL", "LIST"]) {
+        } else if self.at(&[
+            "FIXNUM",
+            "FLOAT",
+            "T",
+            "INTEGER",
+            "NUMBER",
+            "SINGLE-FLOAT",
+            "DOUBLE-FLOAT",
+            "STRING",
+            "CHARACTER",
+            "SYMBOL",
+            "LIST",
+        ]) {
             // A simple type spec after a variable, unless it is the next clause word.
             self.pos += 1;
         } else if matches!(self.peek(), Some(Value::Nil)) && self.pos > 0 {
@@ -143,12 +191,28 @@ impl Loop<'_> {
             match w.as_str() {
                 "IN" | "ON" => {
                     let list = self.next()?;
-                    let step_fn = if self.accept(&["BY"]) { Some(self.next()?) } else { None };
+                    let step_fn = if self.accept(&["BY"]) {
+                        Some(self.next()?)
+                    } else {
+                        None
+                    };
                     let tail = gensym("TAIL");
                     self.binds.push(l(vec![tail.clone(), list]));
-                    let test = if w == "IN" { l(vec![cl("ENDP"), tail.clone()]) } else { l(vec![cl("ATOM"), tail.clone()]) };
-                    self.body.push(l(vec![cl("WHEN"), test, l(vec![cl("GO"), self.end_tag.clone()])]));
-                    let val = if w == "IN" { l(vec![cl("CAR"), tail.clone()]) } else { tail.clone() };
+                    let test = if w == "IN" {
+                        l(vec![cl("ENDP"), tail.clone()])
+                    } else {
+                        l(vec![cl("ATOM"), tail.clone()])
+                    };
+                    self.body.push(l(vec![
+                        cl("WHEN"),
+                        test,
+                        l(vec![cl("GO"), self.end_tag.clone()]),
+                    ]));
+                    let val = if w == "IN" {
+                        l(vec![cl("CAR"), tail.clone()])
+                    } else {
+                        tail.clone()
+                    };
                     let mut sets = vec![];
                     if self.simple_var(&var) {
                         self.binds.push(l(vec![var.clone(), Value::Nil]));
@@ -170,7 +234,8 @@ impl Loop<'_> {
                         if in_group || self.at(&["AND"]) {
                             let tmp = gensym("THEN");
                             self.binds.push(l(vec![tmp.clone(), Value::Nil]));
-                            self.steps.insert(then_cursor, l(vec![cl("SETQ"), tmp.clone(), then]));
+                            self.steps
+                                .insert(then_cursor, l(vec![cl("SETQ"), tmp.clone(), then]));
                             then_cursor += 1;
                             then = tmp;
                         }
@@ -224,12 +289,16 @@ impl Loop<'_> {
                         self.bind_pattern(&var, val, &mut s);
                     }
                     self.body.extend(s);
-                    self.steps.push(l(vec![cl("SETQ"), i.clone(), l(vec![cl("1+"), i])]));
+                    self.steps
+                        .push(l(vec![cl("SETQ"), i.clone(), l(vec![cl("1+"), i])]));
                 }
                 "BEING" => {
                     self.accept(&["EACH", "THE"]);
                     let kind = self.next()?;
-                    let k = match &kind { Value::Symbol(s) => s.name().to_string(), _ => String::new() };
+                    let k = match &kind {
+                        Value::Symbol(s) => s.name().to_string(),
+                        _ => String::new(),
+                    };
                     if !self.accept(&["IN", "OF"]) {
                         return Err(self.err("expected IN or OF"));
                     }
@@ -243,20 +312,39 @@ impl Loop<'_> {
                         "HASH-KEY" | "HASH-KEYS" | "HASH-VALUE" | "HASH-VALUES" => {
                             l(vec![crate::builtins::macros::sys("%HASH-ENTRIES"), src])
                         }
-                        "SYMBOL" | "SYMBOLS" | "PRESENT-SYMBOL" | "PRESENT-SYMBOLS" | "EXTERNAL-SYMBOL" | "EXTERNAL-SYMBOLS" => {
-                            let kk = if k.starts_with("EXTERNAL") { "EXTERNAL" } else if k.starts_with("PRESENT") { "PRESENT" } else { "ALL" };
-                            l(vec![crate::builtins::macros::sys("%PACKAGE-SYMBOLS"), src, quote(crate::world::keyword(kk))])
+                        "SYMBOL" | "SYMBOLS" | "PRESENT-SYMBOL" | "PRESENT-SYMBOLS"
+                        | "EXTERNAL-SYMBOL" | "EXTERNAL-SYMBOLS" => {
+                            let kk = if k.starts_with("EXTERNAL") {
+                                "EXTERNAL"
+                            } else if k.starts_with("PRESENT") {
+                                "PRESENT"
+                            } else {
+                                "ALL"
+                            };
+                            l(vec![
+                                crate::builtins::macros::sys("%PACKAGE-SYMBOLS"),
+                                src,
+                                quote(crate::world::keyword(kk)),
+                            ])
                         }
                         "ELEMENT" | "ELEMENTS" => l(vec![cl("COERCE"), src, quote(cl("LIST"))]),
                         _ => return Err(self.err("unknown BEING iteration")),
                     };
                     let tail = gensym("TAIL");
                     self.binds.push(l(vec![tail.clone(), entries]));
-                    self.body.push(l(vec![cl("WHEN"), l(vec![cl("ENDP"), tail.clone()]), l(vec![cl("GO"), self.end_tag.clone()])]));
+                    self.body.push(l(vec![
+                        cl("WHEN"),
+                        l(vec![cl("ENDP"), tail.clone()]),
+                        l(vec![cl("GO"), self.end_tag.clone()]),
+                    ]));
                     let cur = l(vec![cl("CAR"), tail.clone()]);
                     let (main, alt) = match k.as_str() {
-                        "HASH-KEY" | "HASH-KEYS" => (l(vec![cl("CAR"), cur.clone()]), l(vec![cl("CDR"), cur])),
-                        "HASH-VALUE" | "HASH-VALUES" => (l(vec![cl("CDR"), cur.clone()]), l(vec![cl("CAR"), cur])),
+                        "HASH-KEY" | "HASH-KEYS" => {
+                            (l(vec![cl("CAR"), cur.clone()]), l(vec![cl("CDR"), cur]))
+                        }
+                        "HASH-VALUE" | "HASH-VALUES" => {
+                            (l(vec![cl("CDR"), cur.clone()]), l(vec![cl("CAR"), cur]))
+                        }
                         _ => (cur.clone(), cur),
                     };
                     let mut s = vec![];
@@ -265,9 +353,11 @@ impl Loop<'_> {
                         self.bind_pattern(&o, alt, &mut s);
                     }
                     self.body.extend(s);
-                    self.steps.push(l(vec![cl("SETQ"), tail.clone(), l(vec![cl("CDR"), tail])]));
+                    self.steps
+                        .push(l(vec![cl("SETQ"), tail.clone(), l(vec![cl("CDR"), tail])]));
                 }
-                "FROM" | "UPFROM" | "DOWNFROM" | "TO" | "UPTO" | "BELOW" | "DOWNTO" | "ABOVE" | "BY" => {
+                "FROM" | "UPFROM" | "DOWNFROM" | "TO" | "UPTO" | "BELOW" | "DOWNTO" | "ABOVE"
+                | "BY" => {
                     self.pos -= 1;
                     self.arithmetic(var)?;
                 }
@@ -288,18 +378,27 @@ impl Loop<'_> {
         let mut inclusive = true;
         loop {
             let Some(w) = self.peek().cloned() else { break };
-            let name = match &w { Value::Symbol(s) => s.name().to_string(), _ => break };
+            let name = match &w {
+                Value::Symbol(s) => s.name().to_string(),
+                _ => break,
+            };
             match name.as_str() {
                 "FROM" | "UPFROM" | "DOWNFROM" => {
                     self.pos += 1;
                     from = Some(self.next()?);
-                    if name == "DOWNFROM" { down = true; }
+                    if name == "DOWNFROM" {
+                        down = true;
+                    }
                 }
                 "TO" | "UPTO" | "BELOW" | "DOWNTO" | "ABOVE" => {
                     self.pos += 1;
                     to = Some(self.next()?);
-                    if name == "DOWNTO" || name == "ABOVE" { down = true; }
-                    if name == "BELOW" || name == "ABOVE" { inclusive = false; }
+                    if name == "DOWNTO" || name == "ABOVE" {
+                        down = true;
+                    }
+                    if name == "BELOW" || name == "ABOVE" {
+                        inclusive = false;
+                    }
                 }
                 "BY" => {
                     self.pos += 1;
@@ -309,7 +408,8 @@ impl Loop<'_> {
             }
         }
         let var = if var.is_nil() { gensym("I") } else { var };
-        self.binds.push(l(vec![var.clone(), from.unwrap_or(Value::Fixnum(0))]));
+        self.binds
+            .push(l(vec![var.clone(), from.unwrap_or(Value::Fixnum(0))]));
         let step = match by {
             Some(b) if b.is_cons() || b.is_symbol() => {
                 let g = gensym("BY");
@@ -333,10 +433,15 @@ impl Loop<'_> {
                 (true, true) => "<",
                 (true, false) => "<=",
             };
-            self.body.push(l(vec![cl("WHEN"), l(vec![cl(op), var.clone(), limit]), l(vec![cl("GO"), self.end_tag.clone()])]));
+            self.body.push(l(vec![
+                cl("WHEN"),
+                l(vec![cl(op), var.clone(), limit]),
+                l(vec![cl("GO"), self.end_tag.clone()]),
+            ]));
         }
         let op = if down { "-" } else { "+" };
-        self.steps.push(l(vec![cl("SETQ"), var.clone(), l(vec![cl(op), var, step])]));
+        self.steps
+            .push(l(vec![cl("SETQ"), var.clone(), l(vec![cl(op), var, step])]));
         Ok(())
     }
 
@@ -344,7 +449,11 @@ impl Loop<'_> {
         loop {
             let var = self.next()?;
             self.skip_type();
-            let init = if self.accept(&["="]) { Some(self.next()?) } else { None };
+            let init = if self.accept(&["="]) {
+                Some(self.next()?)
+            } else {
+                None
+            };
             match &var {
                 Value::Cons(_) => {
                     let mut sets = vec![];
@@ -392,11 +501,16 @@ impl Loop<'_> {
     /// One selectable clause (DO, RETURN, accumulation, conditional).
     fn selectable(&mut self, it: &Option<Value>) -> R<Vec<Value>> {
         let w = self.next()?;
-        let name = match &w { Value::Symbol(s) => s.name().to_string(), _ => return Err(self.err("expected a clause")) };
+        let name = match &w {
+            Value::Symbol(s) => s.name().to_string(),
+            _ => return Err(self.err("expected a clause")),
+        };
         let value_form = |this: &mut Self| -> R<Value> {
             let v = this.next()?;
             if kw(&v, &["IT"]) {
-                if let Some(i) = it { return Ok(i.clone()); }
+                if let Some(i) = it {
+                    return Ok(i.clone());
+                }
             }
             Ok(v)
         };
@@ -408,7 +522,11 @@ impl Loop<'_> {
             }
             "COLLECT" | "COLLECTING" | "APPEND" | "APPENDING" | "NCONC" | "NCONCING" => {
                 let v = value_form(self)?;
-                let into = if self.accept(&["INTO"]) { Some(self.next()?) } else { None };
+                let into = if self.accept(&["INTO"]) {
+                    Some(self.next()?)
+                } else {
+                    None
+                };
                 let var = self.accum_var(into, Value::Nil);
                 let tail = self.tail_of(&var);
                 let c = gensym("NEW");
@@ -423,32 +541,54 @@ impl Loop<'_> {
                     l(vec![
                         cl("WHEN"),
                         c.clone(),
-                        l(vec![cl("IF"), tail.clone(), l(vec![cl("RPLACD"), tail.clone(), c.clone()]), l(vec![cl("SETQ"), var, c.clone()])]),
+                        l(vec![
+                            cl("IF"),
+                            tail.clone(),
+                            l(vec![cl("RPLACD"), tail.clone(), c.clone()]),
+                            l(vec![cl("SETQ"), var, c.clone()]),
+                        ]),
                         l(vec![cl("SETQ"), tail, l(vec![cl("LAST"), c])]),
                     ]),
                 ])])
             }
-            "COUNT" | "COUNTING" | "SUM" | "SUMMING" | "MAXIMIZE" | "MAXIMIZING" | "MINIMIZE" | "MINIMIZING" => {
+            "COUNT" | "COUNTING" | "SUM" | "SUMMING" | "MAXIMIZE" | "MAXIMIZING" | "MINIMIZE"
+            | "MINIMIZING" => {
                 let v = value_form(self)?;
-                let into = if self.accept(&["INTO"]) { Some(self.next()?) } else { None };
+                let into = if self.accept(&["INTO"]) {
+                    Some(self.next()?)
+                } else {
+                    None
+                };
                 self.skip_type();
                 // Like SBCL, an empty MAXIMIZE/MINIMIZE gives 0.
                 let var = self.accum_var(into, Value::Fixnum(0));
                 Ok(vec![match name.as_str() {
-                    "COUNT" | "COUNTING" => l(vec![cl("WHEN"), v, l(vec![cl("SETQ"), var.clone(), l(vec![cl("1+"), var])])]),
+                    "COUNT" | "COUNTING" => l(vec![
+                        cl("WHEN"),
+                        v,
+                        l(vec![cl("SETQ"), var.clone(), l(vec![cl("1+"), var])]),
+                    ]),
                     "SUM" | "SUMMING" => l(vec![cl("SETQ"), var.clone(), l(vec![cl("+"), var, v])]),
                     _ => {
                         let g = gensym("V");
                         let seen = gensym("SEEN");
                         self.binds.push(l(vec![seen.clone(), Value::Nil]));
-                        let op = if name.starts_with("MAX") { "MAX" } else { "MIN" };
+                        let op = if name.starts_with("MAX") {
+                            "MAX"
+                        } else {
+                            "MIN"
+                        };
                         l(vec![
                             cl("LET"),
                             l(vec![l(vec![g.clone(), v])]),
                             l(vec![
                                 cl("IF"),
                                 seen.clone(),
-                                l(vec![cl("SETQ"), var.clone(), l(vec![cl(op), var.clone(), g.clone()])]),
+                                l(vec![
+                                    cl("SETQ"),
+                                    var.clone(),
+                                    l(vec![cl(op), var.clone(), g.clone()]),
+                                ]),
                                 l(vec![cl("SETQ"), var, g, seen, cl("T")]),
                             ]),
                         ])
@@ -476,11 +616,20 @@ impl Loop<'_> {
             }
         }
         self.accept(&["END"]);
-        let test = if which == "UNLESS" { l(vec![cl("NOT"), test]) } else { test };
+        let test = if which == "UNLESS" {
+            l(vec![cl("NOT"), test])
+        } else {
+            test
+        };
         Ok(vec![l(vec![
             cl("LET"),
             l(vec![l(vec![itv, test])]),
-            l(vec![cl("IF"), gensym_ref(&it), progn(list_from(then)), progn(list_from(els))]),
+            l(vec![
+                cl("IF"),
+                gensym_ref(&it),
+                progn(list_from(then)),
+                progn(list_from(els)),
+            ]),
         ])])
     }
 
@@ -491,7 +640,12 @@ impl Loop<'_> {
         while let Some(w) = self.peek().cloned() {
             let name = match &w {
                 Value::Symbol(s) => s.name().to_string(),
-                _ => return Err(self.err(&format!("expected a loop keyword, got {}", crate::printer::prin1_string(&w)))),
+                _ => {
+                    return Err(self.err(&format!(
+                        "expected a loop keyword, got {}",
+                        crate::printer::prin1_string(&w)
+                    )))
+                }
             };
             self.pos += 1;
             match name.as_str() {
@@ -507,11 +661,19 @@ impl Loop<'_> {
                 }
                 "WHILE" => {
                     let t = self.next()?;
-                    self.body.push(l(vec![cl("UNLESS"), t, l(vec![cl("GO"), self.end_tag.clone()])]));
+                    self.body.push(l(vec![
+                        cl("UNLESS"),
+                        t,
+                        l(vec![cl("GO"), self.end_tag.clone()]),
+                    ]));
                 }
                 "UNTIL" => {
                     let t = self.next()?;
-                    self.body.push(l(vec![cl("WHEN"), t, l(vec![cl("GO"), self.end_tag.clone()])]));
+                    self.body.push(l(vec![
+                        cl("WHEN"),
+                        t,
+                        l(vec![cl("GO"), self.end_tag.clone()]),
+                    ]));
                 }
                 "REPEAT" => {
                     let n = self.next()?;
@@ -522,12 +684,21 @@ impl Loop<'_> {
                         l(vec![cl("<="), g.clone(), Value::Fixnum(0)]),
                         l(vec![cl("GO"), self.end_tag.clone()]),
                     ]));
-                    self.body.push(l(vec![cl("SETQ"), g.clone(), l(vec![cl("1-"), g])]));
+                    self.body
+                        .push(l(vec![cl("SETQ"), g.clone(), l(vec![cl("1-"), g])]));
                 }
                 "ALWAYS" | "NEVER" => {
                     let t = self.next()?;
-                    let t = if name == "NEVER" { t } else { l(vec![cl("NOT"), t]) };
-                    self.body.push(l(vec![cl("WHEN"), t, l(vec![cl("RETURN-FROM"), self.name.clone(), Value::Nil])]));
+                    let t = if name == "NEVER" {
+                        t
+                    } else {
+                        l(vec![cl("NOT"), t])
+                    };
+                    self.body.push(l(vec![
+                        cl("WHEN"),
+                        t,
+                        l(vec![cl("RETURN-FROM"), self.name.clone(), Value::Nil]),
+                    ]));
                     self.default_result = cl("T");
                 }
                 "THEREIS" => {
@@ -536,7 +707,11 @@ impl Loop<'_> {
                     self.body.push(l(vec![
                         cl("LET"),
                         l(vec![l(vec![g.clone(), t])]),
-                        l(vec![cl("WHEN"), g.clone(), l(vec![cl("RETURN-FROM"), self.name.clone(), g])]),
+                        l(vec![
+                            cl("WHEN"),
+                            g.clone(),
+                            l(vec![cl("RETURN-FROM"), self.name.clone(), g]),
+                        ]),
                     ]));
                 }
                 _ => {
@@ -567,10 +742,18 @@ impl Loop<'_> {
         tb.push(l(vec![cl("RETURN-FROM"), self.name.clone(), result]));
         let body = l(vec![
             cl("MACROLET"),
-            l(vec![l(vec![cl("LOOP-FINISH"), Value::Nil, quote(l(vec![cl("GO"), end]))])]),
+            l(vec![l(vec![
+                cl("LOOP-FINISH"),
+                Value::Nil,
+                quote(l(vec![cl("GO"), end])),
+            ])]),
             l(tb),
         ]);
-        l(vec![cl("BLOCK"), self.name.clone(), l(vec![cl("LET*"), list_from(self.binds), body])])
+        l(vec![
+            cl("BLOCK"),
+            self.name.clone(),
+            l(vec![cl("LET*"), list_from(self.binds), body]),
+        ])
     }
 }
 

@@ -92,13 +92,23 @@ fn need(ctx: &mut Ctx, form: &Value, min: usize, what: &str) -> R<Value> {
 fn name_of(ctx: &mut Ctx, v: &Value, form: &Value) -> R<Gc<Symbol>> {
     match symbol_of(v) {
         Some(s) => Ok(s),
-        None => Err(malformed(ctx, "definition (the name is not a symbol)", form)),
+        None => Err(malformed(
+            ctx,
+            "definition (the name is not a symbol)",
+            form,
+        )),
     }
 }
 
 fn case_keys_test(k: &Value, keys: &Value) -> Value {
     if keys.is_list() && !keys.is_nil() {
-        l(vec![cl("MEMBER"), k.clone(), quote(keys.clone()), keyword("TEST"), l(vec![cl("FUNCTION"), cl("EQL")])])
+        l(vec![
+            cl("MEMBER"),
+            k.clone(),
+            quote(keys.clone()),
+            keyword("TEST"),
+            l(vec![cl("FUNCTION"), cl("EQL")]),
+        ])
     } else {
         l(vec![cl("EQL"), k.clone(), quote(keys.clone())])
     }
@@ -118,10 +128,13 @@ fn case_expand(ctx: &mut Ctx, form: &Value, mode: u8) -> R {
         }
         let keys = c.first();
         let body = c.rest();
-        let body = if body.is_nil() { l(vec![Value::Nil]) } else { body };
-        let is_default = mode == 0
-            && i == clist.len() - 1
-            && (keys.eq(&cl("T")) || keys.eq(&cl("OTHERWISE")));
+        let body = if body.is_nil() {
+            l(vec![Value::Nil])
+        } else {
+            body
+        };
+        let is_default =
+            mode == 0 && i == clist.len() - 1 && (keys.eq(&cl("T")) || keys.eq(&cl("OTHERWISE")));
         if is_default {
             clauses.push(Value::cons(cl("T"), body));
         } else {
@@ -140,7 +153,12 @@ fn case_expand(ctx: &mut Ctx, form: &Value, mode: u8) -> R {
         let which = if mode == 1 { "ECASE" } else { "CCASE" };
         clauses.push(l(vec![
             cl("T"),
-            l(vec![sys("%CASE-FAILURE"), k.clone(), quote(list_from(all_keys)), quote(cl(which))]),
+            l(vec![
+                sys("%CASE-FAILURE"),
+                k.clone(),
+                quote(list_from(all_keys)),
+                quote(cl(which)),
+            ]),
         ]));
     }
     Ok(l(vec![
@@ -163,19 +181,31 @@ fn typecase_expand(ctx: &mut Ctx, form: &Value, mode: u8) -> R {
         }
         let ty = c.first();
         let body = c.rest();
-        let body = if body.is_nil() { l(vec![Value::Nil]) } else { body };
+        let body = if body.is_nil() {
+            l(vec![Value::Nil])
+        } else {
+            body
+        };
         if mode == 0 && i == clist.len() - 1 && (ty.eq(&cl("T")) || ty.eq(&cl("OTHERWISE"))) {
             clauses.push(Value::cons(cl("T"), body));
         } else {
             types.push(ty.clone());
-            clauses.push(Value::cons(l(vec![cl("TYPEP"), k.clone(), quote(ty)]), body));
+            clauses.push(Value::cons(
+                l(vec![cl("TYPEP"), k.clone(), quote(ty)]),
+                body,
+            ));
         }
     }
     if mode != 0 {
         let which = if mode == 1 { "ETYPECASE" } else { "CTYPECASE" };
         clauses.push(l(vec![
             cl("T"),
-            l(vec![sys("%TYPECASE-FAILURE"), k.clone(), quote(list_from(types)), quote(cl(which))]),
+            l(vec![
+                sys("%TYPECASE-FAILURE"),
+                k.clone(),
+                quote(list_from(types)),
+                quote(cl(which)),
+            ]),
         ]));
     }
     Ok(l(vec![
@@ -188,7 +218,10 @@ fn typecase_expand(ctx: &mut Ctx, form: &Value, mode: u8) -> R {
 fn declare_special_now(ctx: &mut Ctx, name: &Value, form: &Value) -> R<Gc<Symbol>> {
     let s = name_of(ctx, name, form)?;
     if s.is_constant() {
-        return Err(cond::program_error(ctx, format!("{} names a constant", s.name())));
+        return Err(cond::program_error(
+            ctx,
+            format!("{} names a constant", s.name()),
+        ));
     }
     s.set_flag(sy::SPECIAL);
     Ok(s)
@@ -196,7 +229,12 @@ fn declare_special_now(ctx: &mut Ctx, name: &Value, form: &Value) -> R<Gc<Symbol
 
 fn doc_form(name: &Value, doc: Value, kind: &str) -> Value {
     if doc.is_string() {
-        l(vec![sys("%SET-DOCUMENTATION"), quote(name.clone()), quote(cl(kind)), doc])
+        l(vec![
+            sys("%SET-DOCUMENTATION"),
+            quote(name.clone()),
+            quote(cl(kind)),
+            doc,
+        ])
     } else {
         Value::Nil
     }
@@ -465,7 +503,7 @@ crate::defbuiltins! {
     /// Assign variables in parallel.
     macro PSETQ "PSETQ" "(&rest pairs)" (ctx, a) {
         let pairs = args(a).list_to_vec();
-        if pairs.len() % 2 != 0 {
+        if !pairs.len().is_multiple_of(2) {
             return Err(malformed(ctx, "PSETQ", &a[0]));
         }
         let mut binds = Vec::new();
@@ -910,12 +948,26 @@ fn deftype_lambda_list(ll: &Value) -> Value {
 fn with_stream(var: Value, init: Value, body: Value) -> R {
     let (decls, body) = split_decls(&body);
     let abort = gensym("ABORT");
-    let mut letf = vec![cl("LET"), l(vec![l(vec![var.clone(), init]), l(vec![abort.clone(), cl("T")])])];
+    let mut letf = vec![
+        cl("LET"),
+        l(vec![
+            l(vec![var.clone(), init]),
+            l(vec![abort.clone(), cl("T")]),
+        ]),
+    ];
     letf.extend(decls);
     letf.push(l(vec![
         cl("UNWIND-PROTECT"),
-        l(vec![cl("MULTIPLE-VALUE-PROG1"), progn(body), l(vec![cl("SETQ"), abort.clone(), Value::Nil])]),
-        l(vec![cl("WHEN"), var.clone(), l(vec![cl("CLOSE"), var, keyword("ABORT"), abort])]),
+        l(vec![
+            cl("MULTIPLE-VALUE-PROG1"),
+            progn(body),
+            l(vec![cl("SETQ"), abort.clone(), Value::Nil]),
+        ]),
+        l(vec![
+            cl("WHEN"),
+            var.clone(),
+            l(vec![cl("CLOSE"), var, keyword("ABORT"), abort]),
+        ]),
     ]));
     Ok(l(letf))
 }
@@ -944,7 +996,10 @@ fn do_expand(ctx: &mut Ctx, form: &Value, sequential: bool) -> R {
         }
     }
     let top = gensym("TOP");
-    let mut letf = vec![cl(if sequential { "LET*" } else { "LET" }), list_from(binds)];
+    let mut letf = vec![
+        cl(if sequential { "LET*" } else { "LET" }),
+        list_from(binds),
+    ];
     letf.extend(decls);
     let mut tb = vec![
         cl("TAGBODY"),
@@ -957,7 +1012,10 @@ fn do_expand(ctx: &mut Ctx, form: &Value, sequential: bool) -> R {
         Value::cons(cl("TAGBODY"), body),
     ];
     if !steps.is_empty() {
-        tb.push(Value::cons(cl(if sequential { "SETQ" } else { "PSETQ" }), list_from(steps)));
+        tb.push(Value::cons(
+            cl(if sequential { "SETQ" } else { "PSETQ" }),
+            list_from(steps),
+        ));
     }
     tb.push(l(vec![cl("GO"), top]));
     letf.push(l(tb));
@@ -983,7 +1041,10 @@ fn do_symbols(ctx: &mut Ctx, form: &Value, kind: &str) -> R {
         (spec.second(), spec.third())
     };
     let syms = l(vec![sys("%PACKAGE-SYMBOLS"), pkg, quote(keyword(kind))]);
-    Ok(lt(vec![cl("DOLIST"), l(vec![var, syms, result])], rest.rest()))
+    Ok(lt(
+        vec![cl("DOLIST"), l(vec![var, syms, result])],
+        rest.rest(),
+    ))
 }
 
 #[allow(dead_code)]

@@ -100,7 +100,10 @@ pub fn install() {
 
 /// Every builtin with its symbol, for documentation and completion.
 pub fn all() -> Vec<&'static Builtin> {
-    tables().into_iter().flat_map(|t| t.iter().copied()).collect()
+    tables()
+        .into_iter()
+        .flat_map(|t| t.iter().copied())
+        .collect()
 }
 
 /// The symbol naming a builtin.
@@ -178,7 +181,8 @@ pub fn int(ctx: &mut Ctx, v: &Value) -> R<i64> {
         Value::Fixnum(n) => Ok(*n),
         Value::Bignum(b) => {
             use num_traits::ToPrimitive;
-            b.to_i64().ok_or_else(|| cond::type_error(ctx, v.clone(), "(SIGNED-BYTE 64)"))
+            b.to_i64()
+                .ok_or_else(|| cond::type_error(ctx, v.clone(), "(SIGNED-BYTE 64)"))
         }
         other => Err(cond::type_error(ctx, other.clone(), "INTEGER")),
     }
@@ -188,7 +192,11 @@ pub fn int(ctx: &mut Ctx, v: &Value) -> R<i64> {
 pub fn index(ctx: &mut Ctx, v: &Value) -> R<usize> {
     match v {
         Value::Fixnum(n) if *n >= 0 => Ok(*n as usize),
-        other => Err(cond::type_error(ctx, other.clone(), "(INTEGER 0 4611686018427387903)")),
+        other => Err(cond::type_error(
+            ctx,
+            other.clone(),
+            "(INTEGER 0 4611686018427387903)",
+        )),
     }
 }
 
@@ -256,7 +264,11 @@ pub fn string_designator(ctx: &mut Ctx, v: &Value) -> R<String> {
         Value::Symbol(s) => Ok(s.name().to_string()),
         Value::Nil => Ok("NIL".into()),
         Value::Char(c) => Ok(c.to_string()),
-        other => Err(cond::type_error(ctx, other.clone(), "(OR STRING SYMBOL CHARACTER)")),
+        other => Err(cond::type_error(
+            ctx,
+            other.clone(),
+            "(OR STRING SYMBOL CHARACTER)",
+        )),
     }
 }
 
@@ -333,7 +345,10 @@ pub fn package(ctx: &mut Ctx, v: &Value) -> R<std::rc::Rc<crate::package::Packag
                 None => Err(cond::package_error(
                     ctx,
                     other.clone(),
-                    format!("The name {} does not designate any package.", crate::printer::prin1_string(other)),
+                    format!(
+                        "The name {} does not designate any package.",
+                        crate::printer::prin1_string(other)
+                    ),
                 )),
             }
         }

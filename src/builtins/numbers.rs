@@ -45,7 +45,13 @@ fn round_op(ctx: &mut Ctx, a: &[Value], mode: Rounding, name: &str, float_result
     Ok(ctx.values2(q, r))
 }
 
-fn logop(ctx: &mut Ctx, a: &[Value], init: i64, f: fn(&BigInt, &BigInt) -> BigInt, fi: fn(i64, i64) -> i64) -> R {
+fn logop(
+    ctx: &mut Ctx,
+    a: &[Value],
+    init: i64,
+    f: fn(&BigInt, &BigInt) -> BigInt,
+    fi: fn(i64, i64) -> i64,
+) -> R {
     let mut fix = init;
     let mut big: Option<BigInt> = None;
     for v in a {
@@ -88,7 +94,9 @@ pub struct RandomState {
 impl RandomState {
     /// A random state object with the given seed.
     pub fn new_value(seed: u64) -> Value {
-        crate::foreign::make(RandomState { state: Cell::new(seed) })
+        crate::foreign::make(RandomState {
+            state: Cell::new(seed),
+        })
     }
 
     /// The next pseudo-random 64-bit number.
@@ -115,7 +123,9 @@ impl crate::foreign::ForeignObj for RandomState {
 
 /// The random state argument `i` (default *RANDOM-STATE*).
 fn random_state_arg(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Value> {
-    let v = opt(a, i).cloned().unwrap_or_else(|| crate::world::w().s.random_state.value());
+    let v = opt(a, i)
+        .cloned()
+        .unwrap_or_else(|| crate::world::w().s.random_state.value());
     match crate::foreign::get::<RandomState>(&v) {
         Some(_) => Ok(v),
         None => Err(cond::type_error(ctx, v, "RANDOM-STATE")),
@@ -125,7 +135,9 @@ fn random_state_arg(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Value> {
 /// The next number from *RANDOM-STATE*.
 pub fn next_random() -> u64 {
     let v = crate::world::w().s.random_state.value();
-    crate::foreign::get::<RandomState>(&v).map(|r| r.next()).unwrap_or(4)
+    crate::foreign::get::<RandomState>(&v)
+        .map(|r| r.next())
+        .unwrap_or(4)
 }
 
 fn float_like(proto: &Value, x: f64) -> Value {
@@ -845,49 +857,134 @@ pub fn install_constants() {
     def("MOST-NEGATIVE-SHORT-FLOAT", Value::Single(f32::MIN));
     def("MOST-POSITIVE-LONG-FLOAT", Value::Double(f64::MAX));
     def("MOST-NEGATIVE-LONG-FLOAT", Value::Double(f64::MIN));
-    def("LEAST-POSITIVE-DOUBLE-FLOAT", Value::Double(f64::from_bits(1)));
-    def("LEAST-POSITIVE-NORMALIZED-DOUBLE-FLOAT", Value::Double(f64::MIN_POSITIVE));
-    def("LEAST-POSITIVE-SINGLE-FLOAT", Value::Single(f32::from_bits(1)));
-    def("LEAST-POSITIVE-NORMALIZED-SINGLE-FLOAT", Value::Single(f32::MIN_POSITIVE));
-    def("LEAST-NEGATIVE-DOUBLE-FLOAT", Value::Double(-f64::from_bits(1)));
-    def("LEAST-NEGATIVE-SINGLE-FLOAT", Value::Single(-f32::from_bits(1)));
+    def(
+        "LEAST-POSITIVE-DOUBLE-FLOAT",
+        Value::Double(f64::from_bits(1)),
+    );
+    def(
+        "LEAST-POSITIVE-NORMALIZED-DOUBLE-FLOAT",
+        Value::Double(f64::MIN_POSITIVE),
+    );
+    def(
+        "LEAST-POSITIVE-SINGLE-FLOAT",
+        Value::Single(f32::from_bits(1)),
+    );
+    def(
+        "LEAST-POSITIVE-NORMALIZED-SINGLE-FLOAT",
+        Value::Single(f32::MIN_POSITIVE),
+    );
+    def(
+        "LEAST-NEGATIVE-DOUBLE-FLOAT",
+        Value::Double(-f64::from_bits(1)),
+    );
+    def(
+        "LEAST-NEGATIVE-SINGLE-FLOAT",
+        Value::Single(-f32::from_bits(1)),
+    );
     // Short floats are single floats and long floats double floats, as in SBCL.
     for (prefix, single) in [("SHORT", true), ("LONG", false)] {
-        let least = if single { Value::Single(f32::from_bits(1)) } else { Value::Double(f64::from_bits(1)) };
-        let normal = if single { Value::Single(f32::MIN_POSITIVE) } else { Value::Double(f64::MIN_POSITIVE) };
-        let neg = |v: &Value| match v { Value::Single(f) => Value::Single(-f), Value::Double(f) => Value::Double(-f), o => o.clone() };
+        let least = if single {
+            Value::Single(f32::from_bits(1))
+        } else {
+            Value::Double(f64::from_bits(1))
+        };
+        let normal = if single {
+            Value::Single(f32::MIN_POSITIVE)
+        } else {
+            Value::Double(f64::MIN_POSITIVE)
+        };
+        let neg = |v: &Value| match v {
+            Value::Single(f) => Value::Single(-f),
+            Value::Double(f) => Value::Double(-f),
+            o => o.clone(),
+        };
         def(&format!("LEAST-POSITIVE-{prefix}-FLOAT"), least.clone());
         def(&format!("LEAST-NEGATIVE-{prefix}-FLOAT"), neg(&least));
-        def(&format!("LEAST-POSITIVE-NORMALIZED-{prefix}-FLOAT"), normal.clone());
-        def(&format!("LEAST-NEGATIVE-NORMALIZED-{prefix}-FLOAT"), neg(&normal));
+        def(
+            &format!("LEAST-POSITIVE-NORMALIZED-{prefix}-FLOAT"),
+            normal.clone(),
+        );
+        def(
+            &format!("LEAST-NEGATIVE-NORMALIZED-{prefix}-FLOAT"),
+            neg(&normal),
+        );
         let (eps, neps) = if single {
             (Value::Single(5.960465e-8), Value::Single(2.9802326e-8))
         } else {
-            (Value::Double(1.1102230246251568e-16), Value::Double(5.551115123125784e-17))
+            (
+                Value::Double(1.1102230246251568e-16),
+                Value::Double(5.551115123125784e-17),
+            )
         };
         def(&format!("{prefix}-FLOAT-EPSILON"), eps);
         def(&format!("{prefix}-FLOAT-NEGATIVE-EPSILON"), neps);
     }
-    def("LEAST-NEGATIVE-NORMALIZED-DOUBLE-FLOAT", Value::Double(-f64::MIN_POSITIVE));
-    def("LEAST-NEGATIVE-NORMALIZED-SINGLE-FLOAT", Value::Single(-f32::MIN_POSITIVE));
-    def("DOUBLE-FLOAT-EPSILON", Value::Double(1.1102230246251568e-16));
+    def(
+        "LEAST-NEGATIVE-NORMALIZED-DOUBLE-FLOAT",
+        Value::Double(-f64::MIN_POSITIVE),
+    );
+    def(
+        "LEAST-NEGATIVE-NORMALIZED-SINGLE-FLOAT",
+        Value::Single(-f32::MIN_POSITIVE),
+    );
+    def(
+        "DOUBLE-FLOAT-EPSILON",
+        Value::Double(1.1102230246251568e-16),
+    );
     def("SINGLE-FLOAT-EPSILON", Value::Single(5.960465e-8));
-    def("DOUBLE-FLOAT-NEGATIVE-EPSILON", Value::Double(5.551115123125784e-17));
+    def(
+        "DOUBLE-FLOAT-NEGATIVE-EPSILON",
+        Value::Double(5.551115123125784e-17),
+    );
     def("SINGLE-FLOAT-NEGATIVE-EPSILON", Value::Single(2.9802326e-8));
     def("ARRAY-DIMENSION-LIMIT", Value::Fixnum(MOST_POSITIVE_FIXNUM));
-    def("ARRAY-TOTAL-SIZE-LIMIT", Value::Fixnum(MOST_POSITIVE_FIXNUM));
+    def(
+        "ARRAY-TOTAL-SIZE-LIMIT",
+        Value::Fixnum(MOST_POSITIVE_FIXNUM),
+    );
     def("ARRAY-RANK-LIMIT", Value::Fixnum(65529));
     def("CHAR-CODE-LIMIT", Value::Fixnum(0x110000));
     def("CALL-ARGUMENTS-LIMIT", Value::Fixnum(4611686018427387903));
-    def("LAMBDA-PARAMETERS-LIMIT", Value::Fixnum(4611686018427387903));
-    def("MULTIPLE-VALUES-LIMIT", Value::Fixnum(crate::value::MOST_POSITIVE_FIXNUM));
+    def(
+        "LAMBDA-PARAMETERS-LIMIT",
+        Value::Fixnum(4611686018427387903),
+    );
+    def(
+        "MULTIPLE-VALUES-LIMIT",
+        Value::Fixnum(crate::value::MOST_POSITIVE_FIXNUM),
+    );
     def("INTERNAL-TIME-UNITS-PER-SECOND", Value::Fixnum(1000000));
-    let lambda_keywords = ["&ALLOW-OTHER-KEYS", "&AUX", "&BODY", "&ENVIRONMENT", "&KEY", "&OPTIONAL", "&REST", "&WHOLE"]
-        .map(|n| Value::Symbol(crate::world::intern_exported(n, &crate::world::w().cl)));
-    def("LAMBDA-LIST-KEYWORDS", crate::value::list_from(lambda_keywords));
+    let lambda_keywords = [
+        "&ALLOW-OTHER-KEYS",
+        "&AUX",
+        "&BODY",
+        "&ENVIRONMENT",
+        "&KEY",
+        "&OPTIONAL",
+        "&REST",
+        "&WHOLE",
+    ]
+    .map(|n| Value::Symbol(crate::world::intern_exported(n, &crate::world::w().cl)));
+    def(
+        "LAMBDA-LIST-KEYWORDS",
+        crate::value::list_from(lambda_keywords),
+    );
     for (i, n) in [
-        "BOOLE-CLR", "BOOLE-SET", "BOOLE-1", "BOOLE-2", "BOOLE-C1", "BOOLE-C2", "BOOLE-AND", "BOOLE-IOR",
-        "BOOLE-XOR", "BOOLE-EQV", "BOOLE-NAND", "BOOLE-NOR", "BOOLE-ANDC1", "BOOLE-ANDC2", "BOOLE-ORC1",
+        "BOOLE-CLR",
+        "BOOLE-SET",
+        "BOOLE-1",
+        "BOOLE-2",
+        "BOOLE-C1",
+        "BOOLE-C2",
+        "BOOLE-AND",
+        "BOOLE-IOR",
+        "BOOLE-XOR",
+        "BOOLE-EQV",
+        "BOOLE-NAND",
+        "BOOLE-NOR",
+        "BOOLE-ANDC1",
+        "BOOLE-ANDC2",
+        "BOOLE-ORC1",
         "BOOLE-ORC2",
     ]
     .iter()

@@ -29,12 +29,20 @@ fn pkg_arg(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Rc<Package>> {
 }
 
 fn symbols_arg(ctx: &mut Ctx, v: &Value) -> R<Vec<Gc<Symbol>>> {
-    let items = if v.is_list() { v.list_to_vec() } else { vec![v.clone()] };
+    let items = if v.is_list() {
+        v.list_to_vec()
+    } else {
+        vec![v.clone()]
+    };
     items.iter().map(|x| symbol(ctx, x)).collect()
 }
 
 fn names_arg(ctx: &mut Ctx, v: &Value) -> R<Vec<String>> {
-    let items = if v.is_list() { v.list_to_vec() } else { vec![v.clone()] };
+    let items = if v.is_list() {
+        v.list_to_vec()
+    } else {
+        vec![v.clone()]
+    };
     items.iter().map(|x| string_designator(ctx, x)).collect()
 }
 
@@ -57,7 +65,11 @@ pub fn export(ctx: &mut Ctx, p: &Rc<Package>, syms: &[Gc<Symbol>]) -> R<()> {
                     return Err(cond::package_error(
                         ctx,
                         Value::Package(p.clone()),
-                        format!("The symbol {} is not accessible in package {}.", crate::printer::prin1_string(&sym_value(s)), p.name()),
+                        format!(
+                            "The symbol {} is not accessible in package {}.",
+                            crate::printer::prin1_string(&sym_value(s)),
+                            p.name()
+                        ),
                     ));
                 }
             }
@@ -75,7 +87,11 @@ pub fn import(ctx: &mut Ctx, p: &Rc<Package>, syms: &[Gc<Symbol>]) -> R<()> {
                 return Err(cond::package_error(
                     ctx,
                     Value::Package(p.clone()),
-                    format!("Importing {} into {} would conflict with an existing symbol.", s.name(), p.name()),
+                    format!(
+                        "Importing {} into {} would conflict with an existing symbol.",
+                        s.name(),
+                        p.name()
+                    ),
                 ))
             }
             None => {
@@ -96,7 +112,9 @@ pub fn use_packages(ctx: &mut Ctx, p: &Rc<Package>, uses: &[Rc<Package>]) -> R<(
         // symbol that is not shadowing.
         for s in u.external_symbols() {
             if let Some((found, _)) = p.find(s.name()) {
-                if !Gc::ptr_eq(&found, &s) && !p.shadowing_symbols().iter().any(|x| Gc::ptr_eq(x, &found)) {
+                if !Gc::ptr_eq(&found, &s)
+                    && !p.shadowing_symbols().iter().any(|x| Gc::ptr_eq(x, &found))
+                {
                     return Err(cond::package_error(
                         ctx,
                         Value::Package(p.clone()),
@@ -115,9 +133,18 @@ pub fn use_packages(ctx: &mut Ctx, p: &Rc<Package>, uses: &[Rc<Package>]) -> R<(
 }
 
 /// Create a package.
-pub fn make_package(ctx: &mut Ctx, name: &str, nicknames: Vec<String>, uses: Vec<Rc<Package>>) -> R<Rc<Package>> {
+pub fn make_package(
+    ctx: &mut Ctx,
+    name: &str,
+    nicknames: Vec<String>,
+    uses: Vec<Rc<Package>>,
+) -> R<Rc<Package>> {
     if w().find_package(name).is_some() {
-        return Err(cond::package_error(ctx, super::str_value(name), format!("A package named {} already exists", name)));
+        return Err(cond::package_error(
+            ctx,
+            super::str_value(name),
+            format!("A package named {} already exists", name),
+        ));
     }
     let p = Rc::new(Package::new(name));
     p.set_nicknames(nicknames.into_iter().map(|n| n.into()).collect());
@@ -388,7 +415,7 @@ crate::defbuiltins! {
         // Shadows first, then shadowing imports, uses, imports, exports.
         for n in opt_names("SHADOW") {
             let nm = string_designator(ctx, &n)?;
-            SHADOW.f.clone()(ctx, &[super::str_value(&nm), Value::Package(p.clone())])?;
+            (SHADOW.f)(ctx, &[super::str_value(&nm), Value::Package(p.clone())])?;
         }
         for o in opts.iter().filter(|o| matches!(o.first(), Value::Symbol(s) if s.name() == "SHADOWING-IMPORT-FROM")) {
             let from = package(ctx, &o.second())?;

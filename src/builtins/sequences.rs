@@ -59,7 +59,14 @@ pub fn of_type(ctx: &mut Ctx, ty: &Value, items: Vec<Value>) -> R {
     let check_len = |ctx: &mut Ctx, want: &Value| -> R<()> {
         if let Value::Fixnum(w) = want {
             if *w as usize != n {
-                return Err(cond::simple_error(ctx, format!("The length requested ({}) does not match the type restriction in {}.", n, crate::printer::prin1_string(ty))));
+                return Err(cond::simple_error(
+                    ctx,
+                    format!(
+                        "The length requested ({}) does not match the type restriction in {}.",
+                        n,
+                        crate::printer::prin1_string(ty)
+                    ),
+                ));
             }
         }
         Ok(())
@@ -67,7 +74,11 @@ pub fn of_type(ctx: &mut Ctx, ty: &Value, items: Vec<Value>) -> R {
     match name.as_str() {
         "LIST" | "CONS" | "SEQUENCE" => Ok(list_from(items)),
         "NULL" => {
-            if n == 0 { Ok(Value::Nil) } else { Err(cond::type_error(ctx, list_from(items), "NULL")) }
+            if n == 0 {
+                Ok(Value::Nil)
+            } else {
+                Err(cond::type_error(ctx, list_from(items), "NULL"))
+            }
         }
         "STRING" | "SIMPLE-STRING" | "BASE-STRING" | "SIMPLE-BASE-STRING" => {
             check_len(ctx, &args.first())?;
@@ -78,14 +89,30 @@ pub fn of_type(ctx: &mut Ctx, ty: &Value, items: Vec<Value>) -> R {
             make_vector(ctx, ElemType::Bit, items)
         }
         "VECTOR" | "SIMPLE-VECTOR" | "ARRAY" | "SIMPLE-ARRAY" => {
-            let et = if name == "SIMPLE-VECTOR" || args.is_nil() { ElemType::T } else {
+            let et = if name == "SIMPLE-VECTOR" || args.is_nil() {
+                ElemType::T
+            } else {
                 let e = args.first();
-                if matches!(&e, Value::Symbol(s) if s.name() == "*") { ElemType::T } else { crate::types::upgraded_element_type(&e) }
+                if matches!(&e, Value::Symbol(s) if s.name() == "*") {
+                    ElemType::T
+                } else {
+                    crate::types::upgraded_element_type(&e)
+                }
             };
-            if name == "SIMPLE-VECTOR" { check_len(ctx, &args.first())?; } else if args.rest().is_cons() { check_len(ctx, &args.second())?; }
+            if name == "SIMPLE-VECTOR" {
+                check_len(ctx, &args.first())?;
+            } else if args.rest().is_cons() {
+                check_len(ctx, &args.second())?;
+            }
             make_vector(ctx, et, items)
         }
-        _ => Err(cond::simple_error(ctx, format!("{} is not a sequence type", crate::printer::prin1_string(ty)))),
+        _ => Err(cond::simple_error(
+            ctx,
+            format!(
+                "{} is not a sequence type",
+                crate::printer::prin1_string(ty)
+            ),
+        )),
     }
 }
 
@@ -114,7 +141,10 @@ fn bounds(ctx: &mut Ctx, len: usize, a: &[Value], si: usize, ei: usize) -> R<(us
     if s > e || e > len {
         return Err(cond::simple_type_error(
             ctx,
-            format!("The bounding indices {} and {} are bad for a sequence of length {}.", s, e, len),
+            format!(
+                "The bounding indices {} and {} are bad for a sequence of length {}.",
+                s, e, len
+            ),
             Value::cons(Value::int(s as i64), Value::int(e as i64)),
             &format!("(CONS (INTEGER 0 {len}) (INTEGER 0 {len}))"),
         ));
@@ -146,7 +176,8 @@ fn merge_sort(ctx: &mut Ctx, v: Vec<Value>, pred: &Value, key: &Option<Value>) -
             let (mut l, mut r, mut o) = (i, mid, i);
             while l < mid && r < hi {
                 // Take from the right only if right < left (stability).
-                let less = apply(ctx, pred, &[keys[idx[r]].clone(), keys[idx[l]].clone()])?.truthy();
+                let less =
+                    apply(ctx, pred, &[keys[idx[r]].clone(), keys[idx[l]].clone()])?.truthy();
                 if less {
                     buf[o] = idx[r];
                     r += 1;
@@ -176,7 +207,10 @@ fn merge_sort(ctx: &mut Ctx, v: Vec<Value>, pred: &Value, key: &Option<Value>) -
 
 fn sort_impl(ctx: &mut Ctx, a: &[Value]) -> R {
     let pred = function(ctx, &a[1])?;
-    let key = match opt(a, 2) { Some(Value::Nil) | None => None, Some(k) => Some(function(ctx, k)?) };
+    let key = match opt(a, 2) {
+        Some(Value::Nil) | None => None,
+        Some(k) => Some(function(ctx, k)?),
+    };
     let v = items(ctx, &a[0])?;
     let sorted = merge_sort(ctx, v, &pred, &key)?;
     match &a[0] {
@@ -203,7 +237,11 @@ fn select(
 ) -> R<Vec<bool>> {
     let mut hit = vec![false; v.len()];
     let mut left = count.unwrap_or(usize::MAX);
-    let order: Vec<usize> = if from_end { (s..e).rev().collect() } else { (s..e).collect() };
+    let order: Vec<usize> = if from_end {
+        (s..e).rev().collect()
+    } else {
+        (s..e).collect()
+    };
     for i in order {
         if left == 0 {
             break;
@@ -236,25 +274,38 @@ fn item_matcher(ctx: &mut Ctx, a: &[Value]) -> R<Tester> {
 
 fn remove_impl(ctx: &mut Ctx, a: &[Value], is_if: Option<bool>) -> R {
     let v = items(ctx, &a[1])?;
-    let (si, ei, ci, fe) = if is_if.is_some() { (3, 4, 5, 2) } else { (5, 6, 7, 2) };
+    let (si, ei, ci, fe) = if is_if.is_some() {
+        (3, 4, 5, 2)
+    } else {
+        (5, 6, 7, 2)
+    };
     let (s, e) = bounds(ctx, v.len(), a, si, ei)?;
     let count = count_arg(ctx, a, ci)?;
     let from_end = super::flag(a, fe);
     let hit = match is_if {
         Some(neg) => {
             let p = Pred::new(ctx, &a[0], neg, opt(a, 6))?;
-            select(ctx, &v, s, e, from_end, count, &mut |ctx, x| p.test(ctx, x.clone()))?
+            select(ctx, &v, s, e, from_end, count, &mut |ctx, x| {
+                p.test(ctx, x.clone())
+            })?
         }
         None => {
             let t = item_matcher(ctx, a)?;
             let item = a[0].clone();
-            select(ctx, &v, s, e, from_end, count, &mut |ctx, x| t.matches(ctx, &item, x.clone()))?
+            select(ctx, &v, s, e, from_end, count, &mut |ctx, x| {
+                t.matches(ctx, &item, x.clone())
+            })?
         }
     };
     if !hit.iter().any(|h| *h) {
         return Ok(a[1].clone());
     }
-    let kept: Vec<Value> = v.into_iter().zip(hit).filter(|(_, h)| !h).map(|(x, _)| x).collect();
+    let kept: Vec<Value> = v
+        .into_iter()
+        .zip(hit)
+        .filter(|(_, h)| !h)
+        .map(|(x, _)| x)
+        .collect();
     like(ctx, &a[1], kept)
 }
 
@@ -262,22 +313,34 @@ fn substitute_impl(ctx: &mut Ctx, a: &[Value], is_if: Option<bool>) -> R {
     // (new old seq &key from-end test test-not start end count key)
     // (new pred seq &key from-end start end count key)
     let v = items(ctx, &a[2])?;
-    let (si, ei, ci) = if is_if.is_some() { (4, 5, 6) } else { (6, 7, 8) };
+    let (si, ei, ci) = if is_if.is_some() {
+        (4, 5, 6)
+    } else {
+        (6, 7, 8)
+    };
     let (s, e) = bounds(ctx, v.len(), a, si, ei)?;
     let count = count_arg(ctx, a, ci)?;
     let from_end = super::flag(a, 3);
     let hit = match is_if {
         Some(neg) => {
             let p = Pred::new(ctx, &a[1], neg, opt(a, 7))?;
-            select(ctx, &v, s, e, from_end, count, &mut |ctx, x| p.test(ctx, x.clone()))?
+            select(ctx, &v, s, e, from_end, count, &mut |ctx, x| {
+                p.test(ctx, x.clone())
+            })?
         }
         None => {
             let t = Tester::new(ctx, opt(a, 4), opt(a, 5), opt(a, 9))?;
             let old = a[1].clone();
-            select(ctx, &v, s, e, from_end, count, &mut |ctx, x| t.matches(ctx, &old, x.clone()))?
+            select(ctx, &v, s, e, from_end, count, &mut |ctx, x| {
+                t.matches(ctx, &old, x.clone())
+            })?
         }
     };
-    let out: Vec<Value> = v.into_iter().zip(hit).map(|(x, h)| if h { a[0].clone() } else { x }).collect();
+    let out: Vec<Value> = v
+        .into_iter()
+        .zip(hit)
+        .map(|(x, h)| if h { a[0].clone() } else { x })
+        .collect();
     like(ctx, &a[2], out)
 }
 
@@ -285,10 +348,18 @@ fn find_pos(ctx: &mut Ctx, a: &[Value], is_if: Option<bool>) -> R<Option<(usize,
     // (item seq &key from-end test test-not start end key)
     // (pred seq &key from-end start end key)
     let v = items(ctx, &a[1])?;
-    let (si, ei, ki) = if is_if.is_some() { (3, 4, 5) } else { (5, 6, 7) };
+    let (si, ei, ki) = if is_if.is_some() {
+        (3, 4, 5)
+    } else {
+        (5, 6, 7)
+    };
     let (s, e) = bounds(ctx, v.len(), a, si, ei)?;
     let from_end = super::flag(a, 2);
-    let order: Vec<usize> = if from_end { (s..e).rev().collect() } else { (s..e).collect() };
+    let order: Vec<usize> = if from_end {
+        (s..e).rev().collect()
+    } else {
+        (s..e).collect()
+    };
     match is_if {
         Some(neg) => {
             let p = Pred::new(ctx, &a[0], neg, opt(a, ki))?;
@@ -312,7 +383,11 @@ fn find_pos(ctx: &mut Ctx, a: &[Value], is_if: Option<bool>) -> R<Option<(usize,
 
 fn count_impl(ctx: &mut Ctx, a: &[Value], is_if: Option<bool>) -> R {
     let v = items(ctx, &a[1])?;
-    let (si, ei, ki) = if is_if.is_some() { (3, 4, 5) } else { (5, 6, 7) };
+    let (si, ei, ki) = if is_if.is_some() {
+        (3, 4, 5)
+    } else {
+        (5, 6, 7)
+    };
     let (s, e) = bounds(ctx, v.len(), a, si, ei)?;
     let mut n = 0;
     match is_if {
@@ -355,7 +430,11 @@ fn quantifier(ctx: &mut Ctx, a: &[Value], want: bool, result_on_hit: bool) -> R 
         let args: Vec<Value> = lists.iter().map(|l| l[i].clone()).collect();
         let r = apply(ctx, &f, &args)?;
         if r.truthy() == want {
-            return Ok(if result_on_hit && want { r } else { Value::bool(result_on_hit) });
+            return Ok(if result_on_hit && want {
+                r
+            } else {
+                Value::bool(result_on_hit)
+            });
         }
     }
     Ok(Value::bool(!result_on_hit))
@@ -687,7 +766,11 @@ fn remove_duplicates(ctx: &mut Ctx, a: &[Value]) -> R {
     let mut keep = vec![true; v.len()];
     for i in s..e {
         let ki = t.key(ctx, v[i].clone())?;
-        let range: Vec<usize> = if from_end { (s..i).collect() } else { (i + 1..e).collect() };
+        let range: Vec<usize> = if from_end {
+            (s..i).collect()
+        } else {
+            (i + 1..e).collect()
+        };
         for j in range {
             if keep[j] && t.matches(ctx, &ki, v[j].clone())? {
                 keep[i] = false;
@@ -695,7 +778,12 @@ fn remove_duplicates(ctx: &mut Ctx, a: &[Value]) -> R {
             }
         }
     }
-    let out: Vec<Value> = v.into_iter().zip(keep).filter(|(_, k)| *k).map(|(x, _)| x).collect();
+    let out: Vec<Value> = v
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(x, _)| x)
+        .collect();
     like(ctx, &a[0], out)
 }
 
@@ -775,7 +863,11 @@ pub fn coerce(ctx: &mut Ctx, v: &Value, ty: &Value) -> R {
         }
         "DOUBLE-FLOAT" | "LONG-FLOAT" => return crate::number::to_float(ctx, v, true),
         "COMPLEX" => {
-            return if v.is_number() { Ok(v.clone()) } else { Err(cond::type_error(ctx, v.clone(), "NUMBER")) };
+            return if v.is_number() {
+                Ok(v.clone())
+            } else {
+                Err(cond::type_error(ctx, v.clone(), "NUMBER"))
+            };
         }
         "FUNCTION" => {
             return match v {
@@ -784,16 +876,24 @@ pub fn coerce(ctx: &mut Ctx, v: &Value, ty: &Value) -> R {
                     Value::Function(f) if !s.is_macro() => Ok(Value::Function(f)),
                     _ => Err(cond::undefined_function(ctx, v.clone())),
                 },
-                Value::Cons(_) => crate::eval::eval(ctx, &list_from([Value::Symbol(crate::world::w().s.function.clone()), v.clone()])),
+                Value::Cons(_) => crate::eval::eval(
+                    ctx,
+                    &list_from([
+                        Value::Symbol(crate::world::w().s.function.clone()),
+                        v.clone(),
+                    ]),
+                ),
                 _ => Err(cond::type_error(ctx, v.clone(), "FUNCTION")),
             }
         }
-        "LIST" | "CONS" | "VECTOR" | "SIMPLE-VECTOR" | "STRING" | "SIMPLE-STRING" | "BASE-STRING" | "SIMPLE-BASE-STRING"
-        | "ARRAY" | "SIMPLE-ARRAY" | "BIT-VECTOR" | "SIMPLE-BIT-VECTOR" | "SEQUENCE" | "NULL" => {
+        "LIST" | "CONS" | "VECTOR" | "SIMPLE-VECTOR" | "STRING" | "SIMPLE-STRING"
+        | "BASE-STRING" | "SIMPLE-BASE-STRING" | "ARRAY" | "SIMPLE-ARRAY" | "BIT-VECTOR"
+        | "SIMPLE-BIT-VECTOR" | "SEQUENCE" | "NULL" => {
             if crate::types::typep(ctx, v, ty)? && !matches!(name.as_str(), "SEQUENCE") {
                 return Ok(v.clone());
             }
-            if name == "SEQUENCE" && (v.is_list() || matches!(v, Value::Array(x) if x.is_vector())) {
+            if name == "SEQUENCE" && (v.is_list() || matches!(v, Value::Array(x) if x.is_vector()))
+            {
                 return Ok(v.clone());
             }
             let xs = items(ctx, v)?;

@@ -53,7 +53,10 @@ pub fn expansion(ctx: &mut Ctx, place: &Value, env: &Value) -> R<Expansion> {
             let op = place.first();
             let args = place.rest();
             let Some(s) = symbol_of(&op) else {
-                return Err(cond::program_error(ctx, format!("invalid place: {}", crate::printer::prin1_string(place))));
+                return Err(cond::program_error(
+                    ctx,
+                    format!("invalid place: {}", crate::printer::prin1_string(place)),
+                ));
             };
             let expander = s.extra_field(|e| e.setf_expander.clone());
             if expander.truthy() {
@@ -64,7 +67,14 @@ pub fn expansion(ctx: &mut Ctx, place: &Value, env: &Value) -> R<Expansion> {
                 let ty = args.first();
                 let g = inner.stores[0].clone();
                 return Ok(Expansion {
-                    store: l(vec![cl("LET"), l(vec![l(vec![g.clone(), l(vec![cl("THE"), ty.clone(), g.clone()])])]), inner.store]),
+                    store: l(vec![
+                        cl("LET"),
+                        l(vec![l(vec![
+                            g.clone(),
+                            l(vec![cl("THE"), ty.clone(), g.clone()]),
+                        ])]),
+                        inner.store,
+                    ]),
                     access: l(vec![cl("THE"), ty, inner.access]),
                     ..inner
                 });
@@ -109,7 +119,15 @@ pub fn expansion(ctx: &mut Ctx, place: &Value, env: &Value) -> R<Expansion> {
                     stores: vec![g.clone()],
                     store: l(vec![
                         cl("LET*"),
-                        l(vec![l(vec![s0, l(vec![sys("%PUTF"), inner.access.clone(), ind.clone(), g.clone()])])]),
+                        l(vec![l(vec![
+                            s0,
+                            l(vec![
+                                sys("%PUTF"),
+                                inner.access.clone(),
+                                ind.clone(),
+                                g.clone(),
+                            ]),
+                        ])]),
                         inner.store,
                         g,
                     ]),
@@ -125,14 +143,26 @@ pub fn expansion(ctx: &mut Ctx, place: &Value, env: &Value) -> R<Expansion> {
                 temps.push(bs.clone());
                 vals.push(args.first());
                 let s0 = inner.stores[0].clone();
-                let (setter, getter) = if sym_named(&op, "LDB") { ("DPB", "LDB") } else { ("DEPOSIT-FIELD", "MASK-FIELD") };
+                let (setter, getter) = if sym_named(&op, "LDB") {
+                    ("DPB", "LDB")
+                } else {
+                    ("DEPOSIT-FIELD", "MASK-FIELD")
+                };
                 return Ok(Expansion {
                     temps,
                     vals,
                     stores: vec![g.clone()],
                     store: l(vec![
                         cl("LET*"),
-                        l(vec![l(vec![s0, l(vec![cl(setter), g.clone(), bs.clone(), inner.access.clone()])])]),
+                        l(vec![l(vec![
+                            s0,
+                            l(vec![
+                                cl(setter),
+                                g.clone(),
+                                bs.clone(),
+                                inner.access.clone(),
+                            ]),
+                        ])]),
                         inner.store,
                         g,
                     ]),
@@ -167,7 +197,11 @@ pub fn expansion(ctx: &mut Ctx, place: &Value, env: &Value) -> R<Expansion> {
             // Default: the function (setf op).
             let temps: Vec<Value> = args.iter().map(|_| gensym("ARG")).collect();
             let g = gensym("NEW");
-            let mut store = vec![cl("FUNCALL"), l(vec![cl("FUNCTION"), l(vec![cl("SETF"), op.clone()])]), g.clone()];
+            let mut store = vec![
+                cl("FUNCALL"),
+                l(vec![cl("FUNCTION"), l(vec![cl("SETF"), op.clone()])]),
+                g.clone(),
+            ];
             store.extend(temps.iter().cloned());
             let mut access = vec![op];
             access.extend(temps.iter().cloned());
@@ -179,7 +213,10 @@ pub fn expansion(ctx: &mut Ctx, place: &Value, env: &Value) -> R<Expansion> {
                 access: l(access),
             })
         }
-        _ => Err(cond::program_error(ctx, format!("invalid place: {}", crate::printer::prin1_string(place)))),
+        _ => Err(cond::program_error(
+            ctx,
+            format!("invalid place: {}", crate::printer::prin1_string(place)),
+        )),
     }
 }
 
@@ -210,7 +247,11 @@ fn call_expander(ctx: &mut Ctx, expander: &Value, place: &Value, env: &Value) ->
         let args = place.rest();
         let temps: Vec<Value> = args.iter().map(|_| gensym("ARG")).collect();
         let stores: Vec<Value> = (0..nstores).map(|_| gensym("NEW")).collect();
-        let store = apply(ctx, &f, &[list_from(temps.clone()), list_from(stores.clone())])?;
+        let store = apply(
+            ctx,
+            &f,
+            &[list_from(temps.clone()), list_from(stores.clone())],
+        )?;
         let mut access = vec![place.first()];
         access.extend(temps.iter().cloned());
         return Ok(Expansion {
@@ -235,7 +276,12 @@ fn call_expander(ctx: &mut Ctx, expander: &Value, place: &Value, env: &Value) ->
 }
 
 fn let_star(e: &Expansion, extra: Vec<(Value, Value)>, body: Vec<Value>) -> Value {
-    let mut binds: Vec<Value> = e.temps.iter().zip(&e.vals).map(|(t, v)| l(vec![t.clone(), v.clone()])).collect();
+    let mut binds: Vec<Value> = e
+        .temps
+        .iter()
+        .zip(&e.vals)
+        .map(|(t, v)| l(vec![t.clone(), v.clone()]))
+        .collect();
     for (a, b) in extra {
         binds.push(l(vec![a, b]));
     }
@@ -246,7 +292,9 @@ fn setf_one(ctx: &mut Ctx, place: &Value, val: Value, env: &Value) -> R {
     if let Value::Cons(_) = place {
         if let Some(s) = symbol_of(&place.first()) {
             let has_expander = s.extra_field(|e| e.setf_expander.clone()).truthy();
-            let special = ["THE", "VALUES", "GETF", "LDB", "MASK-FIELD", "APPLY"].iter().any(|n| sym_named(&place.first(), n));
+            let special = ["THE", "VALUES", "GETF", "LDB", "MASK-FIELD", "APPLY"]
+                .iter()
+                .any(|n| sym_named(&place.first(), n));
             let local_env = crate::foreign::get::<crate::compiler::MacroEnv>(env).is_some();
             if !has_expander && !special && !s.is_macro() && !local_env {
                 let mut form = vec![sys("%SETF-CALL"), place.first()];
@@ -265,10 +313,19 @@ fn setf_one(ctx: &mut Ctx, place: &Value, val: Value, env: &Value) -> R {
     }
     let e = expansion(ctx, place, env)?;
     if e.stores.len() == 1 {
-        return Ok(let_star(&e, vec![(e.stores[0].clone(), val)], vec![e.store.clone()]));
+        return Ok(let_star(
+            &e,
+            vec![(e.stores[0].clone(), val)],
+            vec![e.store.clone()],
+        ));
     }
     // Several store variables: bind them from the values of VAL.
-    let inner = l(vec![sys("%MV-BIND"), list_from(e.stores.clone()), val, e.store.clone()]);
+    let inner = l(vec![
+        sys("%MV-BIND"),
+        list_from(e.stores.clone()),
+        val,
+        e.store.clone(),
+    ]);
     Ok(let_star(&e, vec![], vec![inner]))
 }
 
@@ -277,7 +334,7 @@ crate::defbuiltins! {
     macro SETF "SETF" "(&rest pairs)" (ctx, a) {
         let env = opt_nil(a, 1);
         let pairs = a[0].rest().list_to_vec();
-        if pairs.len() % 2 != 0 {
+        if !pairs.len().is_multiple_of(2) {
             return Err(cond::program_error(ctx, format!("odd number of arguments to SETF: {}", crate::printer::prin1_string(&a[0]))));
         }
         let mut forms = Vec::new();
@@ -295,7 +352,7 @@ crate::defbuiltins! {
     macro PSETF "PSETF" "(&rest pairs)" (ctx, a) {
         let env = opt_nil(a, 1);
         let pairs = a[0].rest().list_to_vec();
-        if pairs.len() % 2 != 0 {
+        if !pairs.len().is_multiple_of(2) {
             return Err(cond::program_error(ctx, "odd number of arguments to PSETF".into()));
         }
         let mut binds = Vec::new();
@@ -558,13 +615,27 @@ fn modify(ctx: &mut Ctx, a: &[Value], op: &str) -> R {
     let env = opt_nil(a, 1);
     let args = a[0].rest();
     let place = args.first();
-    let delta = if args.rest().is_cons() { args.second() } else { Value::Fixnum(1) };
+    let delta = if args.rest().is_cons() {
+        args.second()
+    } else {
+        Value::Fixnum(1)
+    };
     let opf = if delta.eq(&Value::Fixnum(1)) {
-        if op == "+" { "1+" } else { "1-" }
+        if op == "+" {
+            "1+"
+        } else {
+            "1-"
+        }
     } else {
         op
     };
-    let mk = |access: Value| if opf.len() == 2 { l(vec![cl(opf), access]) } else { l(vec![cl(opf), access, delta.clone()]) };
+    let mk = |access: Value| {
+        if opf.len() == 2 {
+            l(vec![cl(opf), access])
+        } else {
+            l(vec![cl(opf), access, delta.clone()])
+        }
+    };
     if let Value::Symbol(_) = place {
         let (_, expanded) = super::control::macroexpand_1(ctx, &place, &env)?;
         if !expanded {
@@ -574,7 +645,11 @@ fn modify(ctx: &mut Ctx, a: &[Value], op: &str) -> R {
     let e = expansion(ctx, &place, &env)?;
     // Delta is evaluated after the place's subforms.
     let d = gensym("DELTA");
-    let update = if opf.len() == 2 { l(vec![cl(opf), e.access.clone()]) } else { l(vec![cl(opf), e.access.clone(), d.clone()]) };
+    let update = if opf.len() == 2 {
+        l(vec![cl(opf), e.access.clone()])
+    } else {
+        l(vec![cl(opf), e.access.clone(), d.clone()])
+    };
     let mut extra = Vec::new();
     if opf.len() != 2 {
         extra.push((d, delta.clone()));

@@ -50,8 +50,21 @@ fn with_print_keys(ctx: &mut Ctx, a: &[Value], names: &[&str], f: impl FnOnce(&m
 }
 
 const WRITE_KEYS: &[&str] = &[
-    "ARRAY", "BASE", "CASE", "CIRCLE", "ESCAPE", "GENSYM", "LENGTH", "LEVEL", "LINES", "MISER-WIDTH",
-    "PPRINT-DISPATCH", "PRETTY", "RADIX", "READABLY", "RIGHT-MARGIN",
+    "ARRAY",
+    "BASE",
+    "CASE",
+    "CIRCLE",
+    "ESCAPE",
+    "GENSYM",
+    "LENGTH",
+    "LEVEL",
+    "LINES",
+    "MISER-WIDTH",
+    "PPRINT-DISPATCH",
+    "PRETTY",
+    "RADIX",
+    "READABLY",
+    "RIGHT-MARGIN",
 ];
 
 /// State of a PPRINT-LOGICAL-BLOCK list.
@@ -720,7 +733,9 @@ fn ask(ctx: &mut Ctx, a: &[Value], hint: &str) -> R {
     st::force_output(ctx, &s)?;
     let inp = st::input_designator(ctx, &q)?;
     loop {
-        let Some((line, _)) = st::read_line(ctx, &inp)? else { return Ok(Value::Nil) };
+        let Some((line, _)) = st::read_line(ctx, &inp)? else {
+            return Ok(Value::Nil);
+        };
         let t = line.trim().to_lowercase();
         if t == "y" || t == "yes" {
             return Ok(Value::t());
@@ -740,7 +755,13 @@ fn write_items(ctx: &mut Ctx, s: &Gc<Stream>, items: &[Value]) -> R<()> {
         match v {
             Value::Char(c) => text.push(*c),
             Value::Fixnum(b) if (0..256).contains(b) => bytes.push(*b as u8),
-            other => return Err(cond::type_error(ctx, other.clone(), "(OR CHARACTER (UNSIGNED-BYTE 8))")),
+            other => {
+                return Err(cond::type_error(
+                    ctx,
+                    other.clone(),
+                    "(OR CHARACTER (UNSIGNED-BYTE 8))",
+                ))
+            }
         }
     }
     if !text.is_empty() {
@@ -762,9 +783,15 @@ fn pprint_list(ctx: &mut Ctx, a: &[Value], kind: NewlineKind, tabsize: usize) ->
     }
     let existing = st::pretty_state(&s);
     let o = Opts::current();
-    let state = existing
-        .clone()
-        .unwrap_or_else(|| Rc::new(RefCell::new(PrettyState::new(s.column(), o.right_margin, o.miser_width, o.lines, o.readably))));
+    let state = existing.clone().unwrap_or_else(|| {
+        Rc::new(RefCell::new(PrettyState::new(
+            s.column(),
+            o.right_margin,
+            o.miser_width,
+            o.lines,
+            o.readably,
+        )))
+    });
     let (p, x) = if colon { ("(", ")") } else { ("", "") };
     state.borrow_mut().start_block(Some(p), false, x);
     let items = list.list_to_vec();

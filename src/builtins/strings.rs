@@ -15,19 +15,30 @@ fn designator_chars(ctx: &mut Ctx, v: &Value) -> R<Vec<char>> {
     }
 }
 
-fn bounds(ctx: &mut Ctx, len: usize, start: Option<usize>, end: Option<usize>) -> R<(usize, usize)> {
+fn bounds(
+    ctx: &mut Ctx,
+    len: usize,
+    start: Option<usize>,
+    end: Option<usize>,
+) -> R<(usize, usize)> {
     let s = start.unwrap_or(0);
     let e = end.unwrap_or(len);
     if s > e || e > len {
         return Err(cond::simple_error(
             ctx,
-            format!("The bounding indices {} and {} are bad for a sequence of length {}.", s, e, len),
+            format!(
+                "The bounding indices {} and {} are bad for a sequence of length {}.",
+                s, e, len
+            ),
         ));
     }
     Ok((s, e))
 }
 
-fn compare(ctx: &mut Ctx, a: &[Value], fold: bool) -> R<(Vec<char>, Vec<char>, usize, usize, usize, usize)> {
+/// Two strings as characters with their START1 END1 START2 END2 bounds.
+type StringPair = (Vec<char>, Vec<char>, usize, usize, usize, usize);
+
+fn compare(ctx: &mut Ctx, a: &[Value], fold: bool) -> R<StringPair> {
     let x = designator_chars(ctx, &a[0])?;
     let y = designator_chars(ctx, &a[1])?;
     let s1 = opt_index(ctx, a, 2)?;
@@ -37,12 +48,26 @@ fn compare(ctx: &mut Ctx, a: &[Value], fold: bool) -> R<(Vec<char>, Vec<char>, u
     let (s1, e1) = bounds(ctx, x.len(), s1, e1)?;
     let (s2, e2) = bounds(ctx, y.len(), s2, e2)?;
     let f = |c: char| if fold { ch::char_downcase(c) } else { c };
-    Ok((x.into_iter().map(f).collect(), y.into_iter().map(f).collect(), s1, e1, s2, e2))
+    Ok((
+        x.into_iter().map(f).collect(),
+        y.into_iter().map(f).collect(),
+        s1,
+        e1,
+        s2,
+        e2,
+    ))
 }
 
 /// Compare with bounds: the index of the first mismatch in string 1 and
 /// the ordering there.
-fn mismatch(x: &[char], y: &[char], s1: usize, e1: usize, s2: usize, e2: usize) -> (usize, std::cmp::Ordering) {
+fn mismatch(
+    x: &[char],
+    y: &[char],
+    s1: usize,
+    e1: usize,
+    s2: usize,
+    e2: usize,
+) -> (usize, std::cmp::Ordering) {
     let mut i = s1;
     let mut j = s2;
     while i < e1 && j < e2 {
@@ -56,13 +81,23 @@ fn mismatch(x: &[char], y: &[char], s1: usize, e1: usize, s2: usize, e2: usize) 
     (i, o)
 }
 
-fn cmp_op(ctx: &mut Ctx, a: &[Value], fold: bool, ok: fn(std::cmp::Ordering) -> bool, eq_returns_t: bool) -> R {
+fn cmp_op(
+    ctx: &mut Ctx,
+    a: &[Value],
+    fold: bool,
+    ok: fn(std::cmp::Ordering) -> bool,
+    eq_returns_t: bool,
+) -> R {
     let (x, y, s1, e1, s2, e2) = compare(ctx, a, fold)?;
     let (i, o) = mismatch(&x, &y, s1, e1, s2, e2);
     if eq_returns_t {
         return Ok(Value::bool(o == std::cmp::Ordering::Equal));
     }
-    Ok(if ok(o) { Value::int(i as i64) } else { Value::Nil })
+    Ok(if ok(o) {
+        Value::int(i as i64)
+    } else {
+        Value::Nil
+    })
 }
 
 fn case_convert(ctx: &mut Ctx, a: &[Value], f: fn(&[char]) -> Vec<char>, destructive: bool) -> R {
@@ -99,7 +134,11 @@ fn capitalize(s: &[char]) -> Vec<char> {
     let mut start = true;
     for c in s {
         if c.is_alphanumeric() {
-            out.push(if start { ch::char_upcase(*c) } else { ch::char_downcase(*c) });
+            out.push(if start {
+                ch::char_upcase(*c)
+            } else {
+                ch::char_downcase(*c)
+            });
             start = false;
         } else {
             out.push(*c);
@@ -112,12 +151,32 @@ fn capitalize(s: &[char]) -> Vec<char> {
 fn trim(ctx: &mut Ctx, a: &[Value], left: bool, right: bool) -> R {
     let bag: Vec<char> = match &a[0] {
         Value::Array(arr) if arr.is_string() => arr.chars(),
-        v => super::list_items(ctx, v).map(|l| l.iter().filter_map(|x| if let Value::Char(c) = x { Some(*c) } else { None }).collect()).or_else(|_| {
-            match v {
-                Value::Array(arr) => Ok(arr.to_vec().iter().filter_map(|x| if let Value::Char(c) = x { Some(*c) } else { None }).collect()),
+        v => super::list_items(ctx, v)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|x| {
+                        if let Value::Char(c) = x {
+                            Some(*c)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .or_else(|_| match v {
+                Value::Array(arr) => Ok(arr
+                    .to_vec()
+                    .iter()
+                    .filter_map(|x| {
+                        if let Value::Char(c) = x {
+                            Some(*c)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect()),
                 _ => Err(cond::type_error(ctx, v.clone(), "SEQUENCE")),
-            }
-        })?,
+            })?,
     };
     let s = designator_chars(ctx, &a[1])?;
     let mut i = 0;

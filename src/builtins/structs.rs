@@ -36,18 +36,35 @@ struct Slot {
 
 fn parse_slot(ctx: &mut Ctx, s: &Value) -> R<Slot> {
     match s {
-        Value::Symbol(_) => Ok(Slot { name: s.clone(), default: Value::Nil, read_only: false, ty: Value::t() }),
+        Value::Symbol(_) => Ok(Slot {
+            name: s.clone(),
+            default: Value::Nil,
+            read_only: false,
+            ty: Value::t(),
+        }),
         Value::Cons(_) => {
-            let mut slot = Slot { name: s.first(), default: s.second(), read_only: false, ty: Value::t() };
+            let mut slot = Slot {
+                name: s.first(),
+                default: s.second(),
+                read_only: false,
+                ty: Value::t(),
+            };
             let mut o = s.rest().rest();
             while o.is_cons() {
-                if kw_is(&o.first(), "READ-ONLY") { slot.read_only = o.second().truthy(); }
-                if kw_is(&o.first(), "TYPE") { slot.ty = o.second(); }
+                if kw_is(&o.first(), "READ-ONLY") {
+                    slot.read_only = o.second().truthy();
+                }
+                if kw_is(&o.first(), "TYPE") {
+                    slot.ty = o.second();
+                }
                 o = o.rest().rest();
             }
             Ok(slot)
         }
-        _ => Err(cond::program_error(ctx, format!("bad DEFSTRUCT slot: {}", crate::printer::prin1_string(s)))),
+        _ => Err(cond::program_error(
+            ctx,
+            format!("bad DEFSTRUCT slot: {}", crate::printer::prin1_string(s)),
+        )),
     }
 }
 
@@ -130,7 +147,7 @@ crate::defbuiltins! {
         let defaults: Vec<Value> = slots.iter().map(|s| s.default.clone()).collect();
         let types: Vec<Value> = slots.iter().map(|s| s.ty.clone()).collect();
         let first_ctor = constructors.first().map(|c| c.0.clone()).unwrap_or(Value::Nil);
-        let pf = if print_fn.is_nil() { Value::Nil } else if print_fn.is_symbol() { l(vec![cl("FUNCTION"), print_fn.clone()]) } else { l(vec![cl("FUNCTION"), print_fn.clone()]) };
+        let pf = if print_fn.is_nil() { Value::Nil } else { l(vec![cl("FUNCTION"), print_fn.clone()]) };
         forms.push(l(vec![
             sys("%DEFINE-STRUCTURE"),
             quote(name.clone()),
@@ -325,13 +342,19 @@ crate::defbuiltins! {
 /// Define the copier of a structure (called from %DEFINE-STRUCTURE's
 /// caller through the copier argument).
 pub fn define_copier(ctx: &mut Ctx, copier: &Value, class: &Gc<Class>) -> R<()> {
-    let f = crate::eval::make_native_closure(&sym_name(copier), vec![Value::Class(class.clone())], |ctx, env, args| {
-        let Value::Class(c) = &env[0] else { unreachable!() };
-        let inst = check(ctx, &args[0], c)?;
-        let n = clos::allocate_instance(&inst.class());
-        *n.slots.borrow_mut() = inst.slots.borrow().clone();
-        Ok(Value::Instance(n))
-    });
+    let f = crate::eval::make_native_closure(
+        &sym_name(copier),
+        vec![Value::Class(class.clone())],
+        |ctx, env, args| {
+            let Value::Class(c) = &env[0] else {
+                unreachable!()
+            };
+            let inst = check(ctx, &args[0], c)?;
+            let n = clos::allocate_instance(&inst.class());
+            *n.slots.borrow_mut() = inst.slots.borrow().clone();
+            Ok(Value::Instance(n))
+        },
+    );
     super::control::set_fdefinition(ctx, copier, f)
 }
 
@@ -339,8 +362,17 @@ pub fn define_copier(ctx: &mut Ctx, copier: &Value, class: &Gc<Class>) -> R<()> 
 pub fn read_structure(ctx: &mut Ctx, spec: &Value) -> R {
     let name = spec.first();
     let sym = symbol(ctx, &name)?;
-    let Some(ctor) = super::lists::getf(&sym.plist(), &sys("STRUCTURE-CONSTRUCTOR")).filter(|c| c.truthy()) else {
-        return Err(cond::reader_error(ctx, Value::Nil, format!("{} is not a structure with a keyword constructor", sym.name())));
+    let Some(ctor) =
+        super::lists::getf(&sym.plist(), &sys("STRUCTURE-CONSTRUCTOR")).filter(|c| c.truthy())
+    else {
+        return Err(cond::reader_error(
+            ctx,
+            Value::Nil,
+            format!(
+                "{} is not a structure with a keyword constructor",
+                sym.name()
+            ),
+        ));
     };
     let mut args = vec![];
     let mut cur = spec.rest();

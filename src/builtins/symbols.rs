@@ -6,7 +6,7 @@ use crate::conditions as cond;
 use crate::gc::Gc;
 use crate::symbol::{self as sy, sym_value, Symbol};
 use crate::value::Value;
-use crate::world::{w, intern_exported};
+use crate::world::{intern_exported, w};
 
 fn doc_kind(v: &Value) -> String {
     match v {

@@ -25,12 +25,16 @@ pub fn internal_real_time() -> i64 {
 fn run_time_micros() -> i64 {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let us = |t: libc::timeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
+    let us = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
     us(ru.ru_utime) + us(ru.ru_stime)
 }
 
 fn universal_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0) + UNIX_TO_UNIVERSAL
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        + UNIX_TO_UNIVERSAL
 }
 
 /// Break a universal time into (sec min hour date month year dow dst zone)
@@ -45,7 +49,11 @@ fn decode(ut: i64, tz: Option<f64>) -> Vec<Value> {
             unsafe { libc::localtime_r(&t, &mut tm) };
             let off = tm.tm_gmtoff as i64;
             let dst = tm.tm_isdst > 0;
-            (unix + off, -((off - if dst { 3600 } else { 0 }) as f64) / 3600.0, dst)
+            (
+                unix + off,
+                -((off - if dst { 3600 } else { 0 }) as f64) / 3600.0,
+                dst,
+            )
         }
     };
     let days = secs.div_euclid(86400);
@@ -109,36 +117,73 @@ pub fn describe_text(ctx: &mut Ctx, v: &Value) -> String {
             let sym = crate::world::symbol_of(v).unwrap();
             let pkgname = sym.package().map(|p| p.name().to_string());
             s.push_str(&match &pkgname {
-                Some(pn) if pn.as_str() != "KEYWORD" => format!("{}:{}\n  [symbol]\n", pn, sym.name()),
+                Some(pn) if pn.as_str() != "KEYWORD" => {
+                    format!("{}:{}\n  [symbol]\n", pn, sym.name())
+                }
                 _ => format!("{}\n  [symbol]\n", p(v)),
             });
             if sym.is_bound() {
-                let kind = if sym.is_constant() { "constant" } else if sym.is_special() { "special variable" } else { "variable" };
-                s.push_str(&format!("\n{} names a {}:\n  Value: {}\n", sym.name(), kind, p(&sym.value())));
+                let kind = if sym.is_constant() {
+                    "constant"
+                } else if sym.is_special() {
+                    "special variable"
+                } else {
+                    "variable"
+                };
+                s.push_str(&format!(
+                    "\n{} names a {}:\n  Value: {}\n",
+                    sym.name(),
+                    kind,
+                    p(&sym.value())
+                ));
                 if let Some(d) = super::symbols::documentation_of(&sym, "VARIABLE") {
-                    s.push_str(&format!("  Documentation:\n    {}\n", d.replace('\n', "\n    ")));
+                    s.push_str(&format!(
+                        "  Documentation:\n    {}\n",
+                        d.replace('\n', "\n    ")
+                    ));
                 }
             }
             if sym.has(crate::symbol::SPECIAL_OPERATOR) {
                 s.push_str(&format!("\n{} names a special operator:\n", sym.name()));
                 if let Some(b) = super::builtin_of(&sym) {
-                    s.push_str(&format!("  Lambda-list: {}\n  Documentation:\n    {}\n", b.lambda_list.to_uppercase(), b.docstring().replace('\n', "\n    ")));
+                    s.push_str(&format!(
+                        "  Lambda-list: {}\n  Documentation:\n    {}\n",
+                        b.lambda_list.to_uppercase(),
+                        b.docstring().replace('\n', "\n    ")
+                    ));
                 }
             } else if sym.is_fbound() {
                 let f = sym.function();
-                let kind = if sym.is_macro() { "macro" } else if matches!(&f, Value::Function(g) if matches!(g.kind, crate::function::FnKind::Generic(_))) { "generic function" } else { "compiled function" };
+                let kind = if sym.is_macro() {
+                    "macro"
+                } else if matches!(&f, Value::Function(g) if matches!(g.kind, crate::function::FnKind::Generic(_)))
+                {
+                    "generic function"
+                } else {
+                    "compiled function"
+                };
                 s.push_str(&format!("\n{} names a {}:\n", sym.name(), kind));
                 if let Value::Function(fun) = &f {
                     if let Some(ll) = fun.lambda_list_text() {
                         s.push_str(&format!("  Lambda-list: {}\n", ll.to_uppercase()));
                     }
                     if let Some(d) = fun.doc() {
-                        s.push_str(&format!("  Documentation:\n    {}\n", d.replace('\n', "\n    ")));
+                        s.push_str(&format!(
+                            "  Documentation:\n    {}\n",
+                            d.replace('\n', "\n    ")
+                        ));
                     }
                 }
             }
             if let Some(c) = crate::clos::find_class(v) {
-                s.push_str(&format!("\n{} names the {}:\n", sym.name(), p(&Value::Class(crate::clos::class_of(&Value::Class(c.clone()))).as_class_name())));
+                s.push_str(&format!(
+                    "\n{} names the {}:\n",
+                    sym.name(),
+                    p(
+                        &Value::Class(crate::clos::class_of(&Value::Class(c.clone())))
+                            .as_class_name()
+                    )
+                ));
                 let slots: Vec<String> = c.slots.borrow().iter().map(|sl| p(&sl.name)).collect();
                 if !slots.is_empty() {
                     s.push_str(&format!("  Slots: {}\n", slots.join(" ")));
@@ -158,16 +203,28 @@ pub fn describe_text(ctx: &mut Ctx, v: &Value) -> String {
             }
         }
         Value::Instance(i) => {
-            s.push_str(&format!("{}\n  [{}]\n\nSlots:\n", p(v), i.class().name_string().to_lowercase()));
+            s.push_str(&format!(
+                "{}\n  [{}]\n\nSlots:\n",
+                p(v),
+                i.class().name_string().to_lowercase()
+            ));
             for sl in i.class().slots.borrow().iter() {
                 let val = crate::clos::slot_value_raw(i, &sl.name).unwrap_or(Value::Unbound);
-                let shown = if matches!(val, Value::Unbound) { "#<unbound slot>".to_string() } else { p(&val) };
+                let shown = if matches!(val, Value::Unbound) {
+                    "#<unbound slot>".to_string()
+                } else {
+                    p(&val)
+                };
                 s.push_str(&format!("  {} = {}\n", p(&sl.name), shown));
             }
         }
         other => {
             let ty = crate::types::type_of(other);
-            s.push_str(&format!("{}\n  [{}]\n", p(other), crate::printer::princ_string(&ty).to_lowercase()));
+            s.push_str(&format!(
+                "{}\n  [{}]\n",
+                p(other),
+                crate::printer::princ_string(&ty).to_lowercase()
+            ));
         }
     }
     let _ = ctx;
@@ -381,7 +438,15 @@ pub fn rss_kib() -> i64 {
 pub fn features() -> Value {
     list_from(
         [
-            "NETLISP", "COMMON-LISP", "ANSI-CL", "X86-64", "64-BIT", "LITTLE-ENDIAN", "UNIX", "LINUX", "IEEE-FLOATING-POINT",
+            "NETLISP",
+            "COMMON-LISP",
+            "ANSI-CL",
+            "X86-64",
+            "64-BIT",
+            "LITTLE-ENDIAN",
+            "UNIX",
+            "LINUX",
+            "IEEE-FLOATING-POINT",
         ]
         .iter()
         .filter(|f| **f != "X86-64" || cfg!(target_arch = "x86_64"))

@@ -78,13 +78,28 @@ impl ForeignObj for Method {
                 Spec::Eql(v) => format!("(EQL {})", crate::printer::prin1_string(v)),
             })
             .collect();
-        let quals: Vec<String> = self.qualifiers.iter().map(crate::printer::prin1_string).collect();
-        format!("{}({})", if quals.is_empty() { String::new() } else { format!("{} ", quals.join(" ")) }, specs.join(" "))
+        let quals: Vec<String> = self
+            .qualifiers
+            .iter()
+            .map(crate::printer::prin1_string)
+            .collect();
+        format!(
+            "{}({})",
+            if quals.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", quals.join(" "))
+            },
+            specs.join(" ")
+        )
     }
     fn class(&self) -> Option<Gc<Class>> {
         Some(super::cl_class("STANDARD-METHOD"))
     }
 }
+
+/// Applicable-method lists by argument class ids (valid for one epoch).
+type DispatchCache = HashMap<Vec<u64>, Rc<Vec<usize>>>;
 
 /// A generic function's state.
 pub struct Generic {
@@ -98,7 +113,7 @@ pub struct Generic {
     pub doc: RefCell<Option<String>>,
     /// Number of required parameters.
     pub nreq: Cell<usize>,
-    cache: RefCell<(u64, HashMap<Vec<u64>, Rc<Vec<usize>>>)>,
+    cache: RefCell<(u64, DispatchCache)>,
 }
 
 impl Generic {
@@ -138,7 +153,9 @@ impl Generic {
 }
 
 fn required_count(ll: &Value) -> usize {
-    ll.iter().take_while(|p| !matches!(p, Value::Symbol(s) if s.name().starts_with('&'))).count()
+    ll.iter()
+        .take_while(|p| !matches!(p, Value::Symbol(s) if s.name().starts_with('&')))
+        .count()
 }
 
 /// The method data of a method object.
@@ -160,7 +177,8 @@ pub fn add_method(f: &Gc<Function>, m: Value) {
     let mut ms = g.methods.borrow_mut();
     ms.retain(|old| {
         let o = method_of(old).unwrap();
-        !(same_specs(&o.specializers, &new.specializers) && quals_equal(&o.qualifiers, &new.qualifiers))
+        !(same_specs(&o.specializers, &new.specializers)
+            && quals_equal(&o.qualifiers, &new.qualifiers))
     });
     ms.push(m);
     drop(ms);
@@ -219,8 +237,14 @@ fn more_specific(a: &Spec, b: &Spec, argclass: &Gc<Class>) -> std::cmp::Ordering
                 return Equal;
             }
             let cpl = argclass.cpl.borrow();
-            let px = cpl.iter().position(|c| Gc::ptr_eq(c, x)).unwrap_or(usize::MAX);
-            let py = cpl.iter().position(|c| Gc::ptr_eq(c, y)).unwrap_or(usize::MAX);
+            let px = cpl
+                .iter()
+                .position(|c| Gc::ptr_eq(c, x))
+                .unwrap_or(usize::MAX);
+            let py = cpl
+                .iter()
+                .position(|c| Gc::ptr_eq(c, y))
+                .unwrap_or(usize::MAX);
             px.cmp(&py)
         }
     }
@@ -242,8 +266,13 @@ fn applicable(g: &Generic, args: &[Value]) -> Vec<usize> {
     idx.sort_by(|a, b| {
         let ma = method_of(&ms[*a]).unwrap();
         let mb = method_of(&ms[*b]).unwrap();
-        for k in 0..classes.len().min(ma.specializers.len()).min(mb.specializers.len()) {
-            let o = more_specific(&ma.specializers[k], &mb.specializers[k], &classes[k]);
+        for ((sa, sb), class) in ma
+            .specializers
+            .iter()
+            .zip(mb.specializers.iter())
+            .zip(classes.iter())
+        {
+            let o = more_specific(sa, sb, class);
             if o != std::cmp::Ordering::Equal {
                 return o;
             }
@@ -254,15 +283,21 @@ fn applicable(g: &Generic, args: &[Value]) -> Vec<usize> {
 }
 
 fn cached_applicable(g: &Generic, args: &[Value]) -> Rc<Vec<usize>> {
-    let has_eql = g
-        .methods
-        .borrow()
-        .iter()
-        .any(|m| method_of(m).unwrap().specializers.iter().any(|s| matches!(s, Spec::Eql(_))));
+    let has_eql = g.methods.borrow().iter().any(|m| {
+        method_of(m)
+            .unwrap()
+            .specializers
+            .iter()
+            .any(|s| matches!(s, Spec::Eql(_)))
+    });
     if has_eql {
         return Rc::new(applicable(g, args));
     }
-    let key: Vec<u64> = args.iter().take(g.nreq.get()).map(|a| class_of(a).id).collect();
+    let key: Vec<u64> = args
+        .iter()
+        .take(g.nreq.get())
+        .map(|a| class_of(a).id)
+        .collect();
     let now = epoch();
     {
         let c = g.cache.borrow();
@@ -387,7 +422,10 @@ fn run_from(ctx: &mut Ctx, chain: &Rc<Chain>, around: bool, index: usize, args: 
 /// CALL-NEXT-METHOD from a method with next-method state `nm`.
 pub fn call_next_method(ctx: &mut Ctx, nm: &Value, args: Option<Vec<Value>>) -> R {
     let Some(st) = foreign::get::<NextState>(nm) else {
-        return Err(cond::simple_error(ctx, "CALL-NEXT-METHOD called outside a method".into()));
+        return Err(cond::simple_error(
+            ctx,
+            "CALL-NEXT-METHOD called outside a method".into(),
+        ));
     };
     let args = args.unwrap_or_else(|| st.args.clone());
     let (chain, around, index) = (st.chain.clone(), st.around, st.index);
@@ -406,7 +444,11 @@ pub fn next_method_p(nm: &Value) -> bool {
 pub fn call_generic(ctx: &mut Ctx, f: &Gc<Function>, args: &[Value]) -> R {
     let g = generic_of(f);
     if args.len() < g.nreq.get() {
-        return Err(cond::arity_error(ctx, &Value::Function(f.clone()), args.len()));
+        return Err(cond::arity_error(
+            ctx,
+            &Value::Function(f.clone()),
+            args.len(),
+        ));
     }
     let idx = cached_applicable(g, args);
     let ms = g.methods.borrow().clone();
@@ -449,8 +491,12 @@ pub fn call_generic(ctx: &mut Ctx, f: &Gc<Function>, args: &[Value]) -> R {
 /// applicable to `v` (used by the printer for PRINT-OBJECT).
 pub fn has_user_method(name: &str, v: &Value) -> bool {
     let s = crate::world::cl_sym(name);
-    let Value::Function(f) = s.function() else { return false };
-    let FnKind::Generic(g) = &f.kind else { return false };
+    let Value::Function(f) = s.function() else {
+        return false;
+    };
+    let FnKind::Generic(g) = &f.kind else {
+        return false;
+    };
     let ms = g.methods.borrow();
     if !ms.iter().any(|m| !method_of(m).unwrap().builtin) {
         return false;
@@ -469,7 +515,13 @@ pub fn make_generic(name: Value, lambda_list: Value) -> Value {
 }
 
 /// Make a method object.
-pub fn make_method(specializers: Vec<Spec>, qualifiers: Vec<Value>, function: Value, lambda_list: Value, builtin: bool) -> Value {
+pub fn make_method(
+    specializers: Vec<Spec>,
+    qualifiers: Vec<Value>,
+    function: Value,
+    lambda_list: Value,
+    builtin: bool,
+) -> Value {
     foreign::make(Method {
         specializers,
         qualifiers,

@@ -79,7 +79,12 @@ impl SlotDef {
     fn trace(&self, t: &mut Tracer) {
         self.initform.trace(t);
         self.initfunction.trace(t);
-        for v in self.initargs.iter().chain(&self.readers).chain(&self.writers) {
+        for v in self
+            .initargs
+            .iter()
+            .chain(&self.readers)
+            .chain(&self.writers)
+        {
             v.trace(t);
         }
         if let SlotAlloc::Class(c) = &self.alloc {
@@ -284,7 +289,8 @@ pub fn find_class(name: &Value) -> Option<Gc<Class>> {
 
 /// The class named `name` in COMMON-LISP (must exist).
 pub fn cl_class(name: &str) -> Gc<Class> {
-    find_class(&Value::Symbol(intern_exported(name, &w().cl))).unwrap_or_else(|| panic!("no class {}", name))
+    find_class(&Value::Symbol(intern_exported(name, &w().cl)))
+        .unwrap_or_else(|| panic!("no class {}", name))
 }
 
 /// Register `class` under its name.
@@ -558,11 +564,20 @@ pub fn finalize(class: &Gc<Class>) -> Result<(), String> {
     // Structures keep parent slots first; CLOS puts inherited slots after
     // nothing in particular, but SBCL orders them from the least specific
     // class, which is what printing and #S rely on.
-    if class.kind == ClassKind::Structure || class.kind == ClassKind::Standard || class.kind == ClassKind::Condition {
+    if class.kind == ClassKind::Structure
+        || class.kind == ClassKind::Standard
+        || class.kind == ClassKind::Condition
+    {
         let order: Vec<Value> = cpl
             .iter()
             .rev()
-            .flat_map(|c| c.direct_slots.borrow().iter().map(|d| d.name.clone()).collect::<Vec<_>>())
+            .flat_map(|c| {
+                c.direct_slots
+                    .borrow()
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let mut ordered = Vec::new();
         for n in order {
@@ -601,7 +616,12 @@ pub fn slot_value_raw(inst: &Gc<Instance>, name: &Value) -> Option<Value> {
     let slots = class.slots.borrow();
     let s = slots.iter().find(|s| s.name.eq(name))?;
     Some(match &s.alloc {
-        SlotAlloc::Instance(i) => inst.slots.borrow().get(*i).cloned().unwrap_or(Value::Unbound),
+        SlotAlloc::Instance(i) => inst
+            .slots
+            .borrow()
+            .get(*i)
+            .cloned()
+            .unwrap_or(Value::Unbound),
         SlotAlloc::Class(c) => c.get(),
     })
 }
@@ -651,12 +671,22 @@ fn initarg_value(initargs: &[Value], keys: &[Value]) -> Option<Value> {
 /// Fill slots from initargs and initforms (the default SHARED-INITIALIZE).
 /// `slot_names` is T (all) or a list of slot names to initialize from
 /// initforms when unbound.
-pub fn shared_initialize_default(ctx: &mut Ctx, inst: &Gc<Instance>, slot_names: &Value, initargs: &[Value]) -> R<()> {
+pub fn shared_initialize_default(
+    ctx: &mut Ctx,
+    inst: &Gc<Instance>,
+    slot_names: &Value,
+    initargs: &[Value],
+) -> R<()> {
     let class = inst.class();
     let slots = class.slots.borrow().clone();
     for s in slots.iter() {
         let current = match &s.alloc {
-            SlotAlloc::Instance(i) => inst.slots.borrow().get(*i).cloned().unwrap_or(Value::Unbound),
+            SlotAlloc::Instance(i) => inst
+                .slots
+                .borrow()
+                .get(*i)
+                .cloned()
+                .unwrap_or(Value::Unbound),
             SlotAlloc::Class(c) => c.get(),
         };
         let v = match initarg_value(initargs, &s.initargs) {
@@ -686,7 +716,11 @@ pub fn shared_initialize_default(ctx: &mut Ctx, inst: &Gc<Instance>, slot_names:
 }
 
 /// Add the class's default initargs that are not in `initargs`.
-pub fn with_default_initargs(ctx: &mut Ctx, class: &Gc<Class>, initargs: &[Value]) -> R<Vec<Value>> {
+pub fn with_default_initargs(
+    ctx: &mut Ctx,
+    class: &Gc<Class>,
+    initargs: &[Value],
+) -> R<Vec<Value>> {
     let mut out = initargs.to_vec();
     let defaults = class.default_initargs.borrow().clone();
     for (k, f, _) in defaults {
@@ -702,8 +736,11 @@ pub fn with_default_initargs(ctx: &mut Ctx, class: &Gc<Class>, initargs: &[Value
 /// Make an instance without the generic initialization protocol
 /// (conditions, and classes with no user initialization methods).
 pub fn make_instance_basic(ctx: &mut Ctx, class: &Gc<Class>, initargs: &[Value]) -> R {
-    if initargs.len() % 2 != 0 {
-        return Err(crate::conditions::program_error(ctx, "odd number of initialization arguments".into()));
+    if !initargs.len().is_multiple_of(2) {
+        return Err(crate::conditions::program_error(
+            ctx,
+            "odd number of initialization arguments".into(),
+        ));
     }
     let all = with_default_initargs(ctx, class, initargs)?;
     let inst = allocate_instance(class);
@@ -714,7 +751,9 @@ pub fn make_instance_basic(ctx: &mut Ctx, class: &Gc<Class>, initargs: &[Value])
 /// Print an object with a user PRINT-OBJECT method or structure print
 /// function, if it has one; the text printed.
 pub fn user_print_object(ctx: &mut Ctx, v: &Value, o: &crate::printer::Opts) -> R<Option<String>> {
-    let Value::Instance(inst) = v else { return Ok(None) };
+    let Value::Instance(inst) = v else {
+        return Ok(None);
+    };
     let class = inst.class();
     let (pf, object_style) = {
         let mut found = (Value::Nil, false);
@@ -746,7 +785,9 @@ pub fn user_print_object(ctx: &mut Ctx, v: &Value, o: &crate::printer::Opts) -> 
     };
     ctx.unbind_to(mark);
     r?;
-    let Value::Stream(st) = &s else { unreachable!() };
+    let Value::Stream(st) = &s else {
+        unreachable!()
+    };
     Ok(crate::stream::take_string_output(st))
 }
 
@@ -764,8 +805,17 @@ pub fn register_instance_hook(class: &Gc<Class>, hook: InstanceHook) {
 }
 
 /// Run the MAKE-INSTANCE hook of a class, if it has one.
-pub fn make_instance_hook(ctx: &mut Ctx, class: &Gc<Class>, initargs: &[Value]) -> R<Option<Value>> {
-    let hook = HOOKS.with(|h| h.borrow().iter().find(|(id, _)| *id == class.id).map(|(_, f)| *f));
+pub fn make_instance_hook(
+    ctx: &mut Ctx,
+    class: &Gc<Class>,
+    initargs: &[Value],
+) -> R<Option<Value>> {
+    let hook = HOOKS.with(|h| {
+        h.borrow()
+            .iter()
+            .find(|(id, _)| *id == class.id)
+            .map(|(_, f)| *f)
+    });
     match hook {
         Some(f) => f(ctx, class, initargs),
         None => Ok(None),

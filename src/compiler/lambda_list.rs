@@ -68,7 +68,13 @@ fn bind_var(c: &mut Compiler, s: &Gc<Symbol>, decls: &Decls) -> R<Binder> {
     Ok(b)
 }
 
-fn param(c: &mut Compiler, v: &Value, decls: &Decls, destructuring: bool, whole: &Value) -> R<Param> {
+fn param(
+    c: &mut Compiler,
+    v: &Value,
+    decls: &Decls,
+    destructuring: bool,
+    whole: &Value,
+) -> R<Param> {
     if destructuring && v.is_cons() {
         return Ok(Param::Pattern(Box::new(parse(c, v, decls, true, whole)?)));
     }
@@ -76,7 +82,13 @@ fn param(c: &mut Compiler, v: &Value, decls: &Decls, destructuring: bool, whole:
     Ok(Param::Var(bind_var(c, &s, decls)?))
 }
 
-fn parse(c: &mut Compiler, ll: &Value, decls: &Decls, destructuring: bool, whole_ll: &Value) -> R<LambdaList> {
+fn parse(
+    c: &mut Compiler,
+    ll: &Value,
+    decls: &Decls,
+    destructuring: bool,
+    whole_ll: &Value,
+) -> R<LambdaList> {
     let mut out = LambdaList::default();
     let mut mode = Mode::Req;
     let mut cur = ll.clone();
@@ -131,7 +143,9 @@ fn parse(c: &mut Compiler, ll: &Value, decls: &Decls, destructuring: bool, whole
             }
         }
         match mode {
-            Mode::Req => out.req.push(param(c, &item, decls, destructuring, whole_ll)?),
+            Mode::Req => out
+                .req
+                .push(param(c, &item, decls, destructuring, whole_ll)?),
             Mode::Opt => {
                 let (var, init, sp) = split_spec(&item);
                 let init = match init {
@@ -207,7 +221,11 @@ fn split_spec(item: &Value) -> (Value, Option<Value>, Option<Value>) {
         Value::Cons(_) => {
             let var = item.first();
             let rest = item.rest();
-            let init = if rest.is_cons() { Some(rest.first()) } else { None };
+            let init = if rest.is_cons() {
+                Some(rest.first())
+            } else {
+                None
+            };
             let sp = rest.rest();
             let sp = if sp.is_cons() { Some(sp.first()) } else { None };
             (var, init, sp)

@@ -143,7 +143,12 @@ impl<'c> Compiler<'c> {
         let mut c = Compiler::new(ctx, None);
         c.scope = scope
             .into_iter()
-            .filter(|e| matches!(e, Scope::Macro(..) | Scope::SymMacro(..) | Scope::Special(..)))
+            .filter(|e| {
+                matches!(
+                    e,
+                    Scope::Macro(..) | Scope::SymMacro(..) | Scope::Special(..)
+                )
+            })
             .collect();
         c
     }
@@ -280,7 +285,10 @@ impl<'c> Compiler<'c> {
             let name = symbol::sym_value(s);
             return Err(conditions::program_error(
                 self.ctx,
-                format!("{} names a constant and cannot be bound", crate::printer::prin1_string(&name)),
+                format!(
+                    "{} names a constant and cannot be bound",
+                    crate::printer::prin1_string(&name)
+                ),
             ));
         }
         if s.is_special() || decls.is_special(s) {
@@ -342,10 +350,14 @@ impl<'c> Compiler<'c> {
     fn comp_compound_deferring_errors(&mut self, form: &Value) -> R<Node> {
         let id = w().next_id();
         let mark = crate::eval::Mark::of(self.ctx);
-        let (nscope, nlevels, enclosing) = (self.scope.len(), self.levels.len(), self.enclosing.clone());
+        let (nscope, nlevels, enclosing) =
+            (self.scope.len(), self.levels.len(), self.enclosing.clone());
         self.ctx.handlers.push(crate::ctx::Handler {
             typespec: Value::Symbol(w().s.error.clone()),
-            kind: crate::ctx::HandlerKind::Case { target: id, clause: 0 },
+            kind: crate::ctx::HandlerKind::Case {
+                target: id,
+                clause: 0,
+            },
             cluster: mark.handlers,
         });
         let r = self.comp_compound(form);
@@ -356,7 +368,10 @@ impl<'c> Compiler<'c> {
                 self.scope.truncate(nscope);
                 self.levels.truncate(nlevels);
                 self.enclosing = enclosing;
-                let cond = std::mem::take(&mut self.ctx.exit_values).into_iter().next().unwrap_or(Value::Nil);
+                let cond = std::mem::take(&mut self.ctx.exit_values)
+                    .into_iter()
+                    .next()
+                    .unwrap_or(Value::Nil);
                 let quote = Value::Symbol(w().s.quote.clone());
                 let raise = crate::value::list_from([
                     Value::Symbol(w().s.error.clone()),
@@ -476,7 +491,10 @@ impl<'c> Compiler<'c> {
             }
             _ => Err(conditions::program_error(
                 self.ctx,
-                format!("illegal function call: {}", crate::printer::prin1_string(form)),
+                format!(
+                    "illegal function call: {}",
+                    crate::printer::prin1_string(form)
+                ),
             )),
         }
     }
@@ -587,7 +605,9 @@ impl<'c> Compiler<'c> {
         // (METHOD F) SBCL says just F.
         match &name {
             Value::Symbol(_) => self.enclosing = name.clone(),
-            Value::Cons(c) if symbol_of(&c.car()).is_some_and(|s| matches!(s.name(), "SETF" | "METHOD")) => {
+            Value::Cons(c)
+                if symbol_of(&c.car()).is_some_and(|s| matches!(s.name(), "SETF" | "METHOD")) =>
+            {
                 self.enclosing = name.second();
             }
             _ => {}
@@ -603,7 +623,12 @@ impl<'c> Compiler<'c> {
         if self.enclosing.is_nil() {
             crate::value::list_from([kind, what])
         } else {
-            crate::value::list_from([kind, what, crate::world::keyword("IN"), self.enclosing.clone()])
+            crate::value::list_from([
+                kind,
+                what,
+                crate::world::keyword("IN"),
+                self.enclosing.clone(),
+            ])
         }
     }
 
@@ -636,7 +661,11 @@ impl<'c> Compiler<'c> {
         let simple = params.is_simple() && !is_macro;
         let nreq = params.req.len() as u32;
         let single_valued = body_node.never_reports();
-        let body_code = if single_valued { body_node } else { body_node.make_mv() };
+        let body_code = if single_valued {
+            body_node
+        } else {
+            body_node.make_mv()
+        };
         Ok(Rc::new(Lambda {
             name,
             lambda_list_form: lambda_list.clone(),
@@ -703,16 +732,17 @@ impl Decls {
 }
 
 /// Split a body into docstring (if `allow_doc`), declarations and forms.
-pub fn parse_body(ctx: &mut Ctx, body: &Value, allow_doc: bool) -> R<(Option<String>, Decls, Value)> {
+pub fn parse_body(
+    ctx: &mut Ctx,
+    body: &Value,
+    allow_doc: bool,
+) -> R<(Option<String>, Decls, Value)> {
     let mut doc = None;
     let mut decls = Decls::default();
     let mut cur = body.clone();
     let decl_sym = Value::Symbol(w().s.declare.clone());
-    loop {
-        let f = match &cur {
-            Value::Cons(c) => c.car(),
-            _ => break,
-        };
+    while let Value::Cons(c) = &cur {
+        let f = c.car();
         if allow_doc && doc.is_none() && f.is_string() && cur.rest().is_cons() {
             doc = crate::array::string_of(&f);
             cur = cur.rest();
@@ -753,11 +783,8 @@ fn params_symbols(ll: &Value) -> Vec<Gc<Symbol>> {
     let mut out = Vec::new();
     fn walk(v: &Value, out: &mut Vec<Gc<Symbol>>) {
         match v {
-            Value::Symbol(s) => {
-                if !s.name().starts_with('&') {
-                    out.push(s.clone())
-                }
-            }
+            Value::Symbol(s) if !s.name().starts_with('&') => out.push(s.clone()),
+            Value::Symbol(_) => {}
             Value::Cons(c) => {
                 walk(&c.car(), out);
                 walk(&c.cdr(), out);

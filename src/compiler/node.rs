@@ -97,7 +97,10 @@ impl LambdaList {
             && self.rest.is_none()
             && self.key.is_none()
             && self.aux.is_empty()
-            && self.req.iter().all(|p| matches!(p, Param::Var(b) if !matches!(b.kind, BindKind::Special(_))))
+            && self
+                .req
+                .iter()
+                .all(|p| matches!(p, Param::Var(b) if !matches!(b.kind, BindKind::Special(_))))
     }
 }
 
@@ -400,7 +403,10 @@ pub enum Op2 {
 impl Op2 {
     /// Whether the operation is a comparison (its value is T or NIL).
     pub fn is_predicate(self) -> bool {
-        matches!(self, Op2::Lt | Op2::Gt | Op2::Le | Op2::Ge | Op2::NumEq | Op2::Eq | Op2::Eql)
+        matches!(
+            self,
+            Op2::Lt | Op2::Gt | Op2::Le | Op2::Ge | Op2::NumEq | Op2::Eq | Op2::Eql
+        )
     }
 }
 

@@ -165,9 +165,10 @@ impl Resolver<'_> {
             | Node::Special(_)
             | Node::FunctionRef(..)
             | Node::SetfFunctionRef(..) => {}
-            Node::SetSlot(_, v) | Node::SetBoxSlot(_, v) | Node::SetCaptured(_, v) | Node::SetSpecial(_, v) => {
-                self.node(v)
-            }
+            Node::SetSlot(_, v)
+            | Node::SetBoxSlot(_, v)
+            | Node::SetCaptured(_, v)
+            | Node::SetSpecial(_, v) => self.node(v),
             Node::If(b) => {
                 self.node(&mut b.0);
                 self.node(&mut b.1);
@@ -253,7 +254,10 @@ impl Resolver<'_> {
                 self.node(&mut c.body);
                 for cl in c.clauses.iter_mut() {
                     self.node(&mut cl.func);
-                    for o in [&mut cl.report, &mut cl.interactive, &mut cl.test].into_iter().flatten() {
+                    for o in [&mut cl.report, &mut cl.interactive, &mut cl.test]
+                        .into_iter()
+                        .flatten()
+                    {
                         self.node(o);
                     }
                 }

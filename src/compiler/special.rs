@@ -132,10 +132,8 @@ pub fn comp_function_form(c: &mut Compiler, x: &Value) -> R<Node> {
                 return Ok(Node::Closure(lam));
             }
             if head.eq(&Value::Symbol(wd.s.setf.clone())) {
-                if let Some(local) = c.local_function(x) {
-                    if let Scope::Fun(_, id) = local {
-                        return Ok(c.ref_var(id));
-                    }
+                if let Some(Scope::Fun(_, id)) = c.local_function(x) {
+                    return Ok(c.ref_var(id));
                 }
                 if let Some(s) = symbol_of(&x.second()) {
                     return Ok(Node::SetfFunctionRef(s, c.loc()));
@@ -256,7 +254,9 @@ fn comp_let_common(c: &mut Compiler, form: &Value, sequential: bool) -> R<Node> 
     if binds.is_empty() {
         return Ok(body);
     }
-    let has_special = binds.iter().any(|(b, _)| matches!(b.kind, BindKind::Special(_)));
+    let has_special = binds
+        .iter()
+        .any(|(b, _)| matches!(b.kind, BindKind::Special(_)));
     Ok(Node::Let(Box::new(Let {
         binds: binds.into_boxed_slice(),
         sequential,
@@ -314,7 +314,7 @@ fn is_symbol_macro_here(c: &Compiler, s: &Gc<Symbol>) -> bool {
 
 fn comp_setq(c: &mut Compiler, form: &Value) -> R<Node> {
     let pairs = form.rest().list_to_vec();
-    if pairs.len() % 2 != 0 {
+    if !pairs.len().is_multiple_of(2) {
         return Err(c.malformed("SETQ form (odd number of arguments)", form));
     }
     let mut nodes = Vec::new();
@@ -341,10 +341,15 @@ fn check_local_function_name(c: &mut Compiler, name: &Value, form: &Value) -> R<
     let Some(s) = symbol_of(&block_name_of(name)) else {
         return Err(c.malformed("local function name", form));
     };
-    if s.home_is(&w().cl) && (s.has(symbol::LOCKED) || s.is_macro() || s.has(symbol::SPECIAL_OPERATOR)) {
+    if s.home_is(&w().cl)
+        && (s.has(symbol::LOCKED) || s.is_macro() || s.has(symbol::SPECIAL_OPERATOR))
+    {
         return Err(conditions::program_error(
             c.ctx,
-            format!("Lock on package COMMON-LISP violated when binding {} as a local function", s.name()),
+            format!(
+                "Lock on package COMMON-LISP violated when binding {} as a local function",
+                s.name()
+            ),
         ));
     }
     Ok(())
@@ -356,8 +361,17 @@ fn comp_flet(c: &mut Compiler, form: &Value) -> R<Node> {
     for d in defs.iter() {
         let name = d.first();
         check_local_function_name(c, &name, form)?;
-        let shown = c.display_name(Value::Symbol(intern_exported("FLET", &w().cl)), name.clone());
-        let lam = c.comp_lambda(shown, &d.second(), &d.rest().rest(), Some(block_name_of(&name)), false)?;
+        let shown = c.display_name(
+            Value::Symbol(intern_exported("FLET", &w().cl)),
+            name.clone(),
+        );
+        let lam = c.comp_lambda(
+            shown,
+            &d.second(),
+            &d.rest().rest(),
+            Some(block_name_of(&name)),
+            false,
+        )?;
         funs.push((name, lam));
     }
     let (_, decls, body) = parse_body(c.ctx, &form.rest().rest(), false)?;
@@ -398,8 +412,17 @@ fn comp_labels(c: &mut Compiler, form: &Value) -> R<Node> {
     for (d, var) in defs.iter().zip(&vars) {
         let name = d.first();
         check_local_function_name(c, &name, form)?;
-        let shown = c.display_name(Value::Symbol(intern_exported("LABELS", &w().cl)), name.clone());
-        let lam = c.comp_lambda(shown, &d.second(), &d.rest().rest(), Some(block_name_of(&name)), false)?;
+        let shown = c.display_name(
+            Value::Symbol(intern_exported("LABELS", &w().cl)),
+            name.clone(),
+        );
+        let lam = c.comp_lambda(
+            shown,
+            &d.second(),
+            &d.rest().rest(),
+            Some(block_name_of(&name)),
+            false,
+        )?;
         let _ = c.ref_var(*var);
         sets.push(Node::SetLex(*var, Box::new(Node::Closure(lam))));
     }
@@ -530,11 +553,18 @@ fn comp_return_from(c: &mut Compiler, form: &Value) -> R<Node> {
         c.ensure_slot(var);
         Target::Dynamic(c.ref_var(var))
     };
-    Ok(Node::ReturnFrom(Box::new(ReturnFrom { target, value, name })))
+    Ok(Node::ReturnFrom(Box::new(ReturnFrom {
+        target,
+        value,
+        name,
+    })))
 }
 
 fn is_tag(v: &Value) -> bool {
-    matches!(v, Value::Symbol(_) | Value::Nil | Value::Fixnum(_) | Value::Bignum(_))
+    matches!(
+        v,
+        Value::Symbol(_) | Value::Nil | Value::Fixnum(_) | Value::Bignum(_)
+    )
 }
 
 fn comp_tagbody(c: &mut Compiler, form: &Value) -> R<Node> {
@@ -544,7 +574,10 @@ fn comp_tagbody(c: &mut Compiler, form: &Value) -> R<Node> {
         if tags[..i].iter().any(|u| u.eql(t)) {
             return Err(conditions::program_error(
                 c.ctx,
-                format!("the tag {} appears more than once in a tagbody", prin1_string(t)),
+                format!(
+                    "the tag {} appears more than once in a tagbody",
+                    prin1_string(t)
+                ),
             ));
         }
     }
@@ -704,7 +737,9 @@ fn comp_mv_bind(c: &mut Compiler, form: &Value) -> R<Node> {
     c.enter_free_specials(&decls, &bound);
     let body = c.comp_body(&body);
     c.pop_scope_to(mark);
-    let has_special = binders.iter().any(|b| matches!(b.kind, BindKind::Special(_)));
+    let has_special = binders
+        .iter()
+        .any(|b| matches!(b.kind, BindKind::Special(_)));
     Ok(Node::MvBind(Box::new(MvBind {
         vars: binders.into_boxed_slice(),
         form: values_form,
@@ -834,16 +869,24 @@ fn comp_restart_case(c: &mut Compiler, form: &Value) -> R<Node> {
         let mut test = None;
         loop {
             let k = rest.first();
-            if rest.rest().is_cons() && (k.eq(&kw_report) || k.eq(&kw_interactive) || k.eq(&kw_test)) {
+            if rest.rest().is_cons()
+                && (k.eq(&kw_report) || k.eq(&kw_interactive) || k.eq(&kw_test))
+            {
                 let v = rest.second();
                 if k.eq(&kw_report) {
                     report = Some(if v.is_string() {
                         Node::Const(v)
                     } else {
-                        c.comp(&crate::value::list_from([Value::Symbol(w().s.function.clone()), v]))?
+                        c.comp(&crate::value::list_from([
+                            Value::Symbol(w().s.function.clone()),
+                            v,
+                        ]))?
                     });
                 } else {
-                    let n = c.comp(&crate::value::list_from([Value::Symbol(w().s.function.clone()), v]))?;
+                    let n = c.comp(&crate::value::list_from([
+                        Value::Symbol(w().s.function.clone()),
+                        v,
+                    ]))?;
                     if k.eq(&kw_interactive) {
                         interactive = Some(n);
                     } else {

@@ -14,7 +14,11 @@ pub fn wait_fd(ctx: &mut Ctx, fd: RawFd, readable: bool, timeout: Option<f64>) -
     }
     let mut p = libc::pollfd {
         fd,
-        events: if readable { libc::POLLIN } else { libc::POLLOUT },
+        events: if readable {
+            libc::POLLIN
+        } else {
+            libc::POLLOUT
+        },
         revents: 0,
     };
     let ms = match timeout {

@@ -77,7 +77,8 @@ impl Opts {
     /// The settings in effect now.
     pub fn current() -> Opts {
         let s = &w().s;
-        let truthy = |sym: &Gc<Symbol>| sym.value().truthy() && !matches!(sym.value(), Value::Unbound);
+        let truthy =
+            |sym: &Gc<Symbol>| sym.value().truthy() && !matches!(sym.value(), Value::Unbound);
         let case = match s.print_case.value() {
             Value::Symbol(k) if k.name() == "DOWNCASE" => Case::Downcase,
             Value::Symbol(k) if k.name() == "CAPITALIZE" => Case::Capitalize,
@@ -216,7 +217,11 @@ impl<'a> Printer<'a> {
     }
 
     /// A printer that emits into an existing pretty stream.
-    pub fn into_pretty(ctx: Option<&'a mut Ctx>, o: Opts, state: Rc<RefCell<PrettyState>>) -> Printer<'a> {
+    pub fn into_pretty(
+        ctx: Option<&'a mut Ctx>,
+        o: Opts,
+        state: Rc<RefCell<PrettyState>>,
+    ) -> Printer<'a> {
         Printer {
             ctx,
             o,
@@ -306,7 +311,11 @@ impl<'a> Printer<'a> {
                 s.push_str(&number::ratio_string(r, self.o.base));
                 self.text(&s);
             }
-            Value::Single(f) => self.text(&number::float_string(*f as f64, true, self.o.single_default)),
+            Value::Single(f) => self.text(&number::float_string(
+                *f as f64,
+                true,
+                self.o.single_default,
+            )),
             Value::Double(f) => self.text(&number::float_string(*f, false, self.o.single_default)),
             Value::Complex(c) => {
                 self.text("#C(");
@@ -329,7 +338,11 @@ impl<'a> Printer<'a> {
                     }
                     FnKind::Closure { code, .. } if name.is_nil() => {
                         let ll = prin1_string(&code.lambda_list_form);
-                        let ll = if code.lambda_list_form.is_nil() { "()".to_string() } else { ll };
+                        let ll = if code.lambda_list_form.is_nil() {
+                            "()".to_string()
+                        } else {
+                            ll
+                        };
                         self.text(&format!("#<FUNCTION (LAMBDA {}) {{{:X}}}>", ll, f.addr()))
                     }
                     // Anonymous and local functions: (LAMBDA (X) :IN F).
@@ -338,7 +351,9 @@ impl<'a> Printer<'a> {
                         // with () for an empty lambda list.
                         self.text("#<FUNCTION ");
                         let escape = std::mem::replace(&mut self.o.escape, true);
-                        if name.second().is_nil() && name.first().eq(&Value::Symbol(w().s.lambda.clone())) {
+                        if name.second().is_nil()
+                            && name.first().eq(&Value::Symbol(w().s.lambda.clone()))
+                        {
                             self.text("(LAMBDA ()");
                             for x in name.rest().rest().iter() {
                                 self.text(" ");
@@ -363,7 +378,12 @@ impl<'a> Printer<'a> {
                 }
             }
             Value::HashTable(h) => {
-                let s = format!("#<HASH-TABLE :TEST {} :COUNT {} {{{:X}}}>", h.test.name(), h.count(), h.addr());
+                let s = format!(
+                    "#<HASH-TABLE :TEST {} :COUNT {} {{{:X}}}>",
+                    h.test.name(),
+                    h.count(),
+                    h.addr()
+                );
                 self.text(&s)
             }
             Value::Package(p) => {
@@ -396,7 +416,11 @@ impl<'a> Printer<'a> {
             }
             Value::Foreign(f) => {
                 if let Some(p) = crate::pathname::pathname_of(v) {
-                    let t = if self.o.escape { format!("#P{}", escape_string(&p)) } else { p };
+                    let t = if self.o.escape {
+                        format!("#P{}", escape_string(&p))
+                    } else {
+                        p
+                    };
                     self.text(&t);
                     return;
                 }
@@ -437,14 +461,21 @@ impl<'a> Printer<'a> {
             self.text(c.encode_utf8(&mut b));
             return;
         }
-        let readable_name = if self.o.readably { crate::chars::unicode_name(c) } else { None };
+        let readable_name = if self.o.readably {
+            crate::chars::unicode_name(c)
+        } else {
+            None
+        };
         let s = if let Some(n) = readable_name {
             // SBCL spells characters out under *PRINT-READABLY*.
             format!("#\\{}", n)
         } else if crate::chars::is_graphic(c) {
             format!("#\\{}", c)
         } else {
-            format!("#\\{}", crate::chars::char_name(c).unwrap_or_else(|| format!("U+{:04X}", c as u32)))
+            format!(
+                "#\\{}",
+                crate::chars::char_name(c).unwrap_or_else(|| format!("U+{:04X}", c as u32))
+            )
         };
         self.text(&s);
     }
@@ -485,7 +516,10 @@ impl<'a> Printer<'a> {
             None => {
                 // NIL: accessible unless the current package shadows it.
                 if let Some(p) = &self.o.package {
-                    if !p.find("NIL").is_some_and(|(f, _)| crate::world::is_nil_symbol(&f)) {
+                    if !p
+                        .find("NIL")
+                        .is_some_and(|(f, _)| crate::world::is_nil_symbol(&f))
+                    {
                         out.push_str("COMMON-LISP:");
                     }
                 }
@@ -634,7 +668,11 @@ impl<'a> Printer<'a> {
 
     /// Print `arg` as a parenthesised logical block with `body`, or with
     /// plain WRITE if it is not a list (the ~:< rule).
-    fn sub_block(&mut self, arg: &Value, body: impl FnOnce(&mut Self, &mut Value, &mut usize) -> Option<()>) {
+    fn sub_block(
+        &mut self,
+        arg: &Value,
+        body: impl FnOnce(&mut Self, &mut Value, &mut usize) -> Option<()>,
+    ) {
         if !arg.is_list() {
             self.print(arg);
             return;
@@ -997,7 +1035,9 @@ impl<'a> Printer<'a> {
                         if is_case {
                             let keys = p.pop(c2, n2)?;
                             if keys.is_list() {
-                                p.sub_block(&keys, |p, c3, n3| p.fill_body(c3, n3, NewlineKind::Fill));
+                                p.sub_block(&keys, |p, c3, n3| {
+                                    p.fill_body(c3, n3, NewlineKind::Fill)
+                                });
                             } else {
                                 p.print(&keys);
                             }
@@ -1188,7 +1228,11 @@ impl<'a> Printer<'a> {
             return;
         }
         if a.is_bit_vector() {
-            let bits: String = a.to_vec().iter().map(|b| if b.as_fixnum() == Some(1) { '1' } else { '0' }).collect();
+            let bits: String = a
+                .to_vec()
+                .iter()
+                .map(|b| if b.as_fixnum() == Some(1) { '1' } else { '0' })
+                .collect();
             self.text(&format!("#*{}", bits));
             return;
         }
@@ -1238,7 +1282,11 @@ impl<'a> Printer<'a> {
         for i in 0..dim {
             if i > 0 {
                 self.text(" ");
-                self.nl(if rest.is_empty() { NewlineKind::Fill } else { NewlineKind::Linear });
+                self.nl(if rest.is_empty() {
+                    NewlineKind::Fill
+                } else {
+                    NewlineKind::Linear
+                });
             }
             if self.o.length.is_some_and(|l| i >= l) {
                 self.text("...");
@@ -1263,16 +1311,31 @@ impl<'a> Printer<'a> {
             ClassKind::Condition => {
                 if self.o.escape {
                     let control = crate::conditions::slot(v, "FORMAT-CONTROL");
-                    let t = if crate::clos::instance_of(v, &crate::conditions::condition_class("SIMPLE-CONDITION")) && control.truthy() {
-                        format!("#<{} {} {{{:X}}}>", class.name_string(), prin1_string(&control), i.addr())
-                    } else if crate::clos::instance_of(v, &crate::conditions::condition_class("TYPE-ERROR")) {
+                    let t = if crate::clos::instance_of(
+                        v,
+                        &crate::conditions::condition_class("SIMPLE-CONDITION"),
+                    ) && control.truthy()
+                    {
+                        format!(
+                            "#<{} {} {{{:X}}}>",
+                            class.name_string(),
+                            prin1_string(&control),
+                            i.addr()
+                        )
+                    } else if crate::clos::instance_of(
+                        v,
+                        &crate::conditions::condition_class("TYPE-ERROR"),
+                    ) {
                         format!(
                             "#<{} expected-type: {} datum: {}>",
                             class.name_string(),
                             prin1_string(&crate::conditions::slot(v, "EXPECTED-TYPE")),
                             prin1_string(&crate::conditions::slot(v, "DATUM"))
                         )
-                    } else if crate::clos::instance_of(v, &crate::conditions::condition_class("CELL-ERROR")) {
+                    } else if crate::clos::instance_of(
+                        v,
+                        &crate::conditions::condition_class("CELL-ERROR"),
+                    ) {
                         format!(
                             "#<{} {} {{{:X}}}>",
                             class.name_string(),
@@ -1335,7 +1398,9 @@ impl<'a> Printer<'a> {
             self.text(" ");
             self.nl(NewlineKind::Miser);
             let val = match &s.alloc {
-                crate::clos::SlotAlloc::Instance(ix) => vals.get(*ix).cloned().unwrap_or(Value::Nil),
+                crate::clos::SlotAlloc::Instance(ix) => {
+                    vals.get(*ix).cloned().unwrap_or(Value::Nil)
+                }
                 crate::clos::SlotAlloc::Class(c) => c.get(),
             };
             self.print(&val);
@@ -1346,7 +1411,9 @@ impl<'a> Printer<'a> {
 
     fn user_print(&mut self, v: &Value) -> Option<String> {
         let ctx = self.ctx.as_deref_mut()?;
-        crate::clos::user_print_object(ctx, v, &self.o).ok().flatten()
+        crate::clos::user_print_object(ctx, v, &self.o)
+            .ok()
+            .flatten()
     }
 }
 
@@ -1363,9 +1430,37 @@ fn is_unquote_form(v: &Value) -> bool {
 }
 
 const LOOP_CLAUSES: &[&str] = &[
-    "AND", "WITH", "FOR", "INITIALLY", "FINALLY", "DO", "DOING", "COLLECT", "COLLECTING", "APPEND", "APPENDING",
-    "NCONC", "NCONCING", "COUNT", "COUNTING", "SUM", "SUMMING", "MAXIMIZE", "MAXIMIZING", "MINIMIZE", "MINIMIZING",
-    "IF", "WHEN", "UNLESS", "END", "WHILE", "UNTIL", "REPEAT", "ALWAYS", "NEVER", "THEREIS",
+    "AND",
+    "WITH",
+    "FOR",
+    "INITIALLY",
+    "FINALLY",
+    "DO",
+    "DOING",
+    "COLLECT",
+    "COLLECTING",
+    "APPEND",
+    "APPENDING",
+    "NCONC",
+    "NCONCING",
+    "COUNT",
+    "COUNTING",
+    "SUM",
+    "SUMMING",
+    "MAXIMIZE",
+    "MAXIMIZING",
+    "MINIMIZE",
+    "MINIMIZING",
+    "IF",
+    "WHEN",
+    "UNLESS",
+    "END",
+    "WHILE",
+    "UNTIL",
+    "REPEAT",
+    "ALWAYS",
+    "NEVER",
+    "THEREIS",
 ];
 
 fn style_for(head: &Value) -> Style {
@@ -1376,7 +1471,13 @@ fn style_for(head: &Value) -> Style {
         let st = match s.name() {
             "LAMBDA" => Some(Style::Lambda),
             "DECLARE" | "DECLAIM" => Some(Style::SpreadFunCall),
-            "BLOCK" | "CATCH" | "RETURN-FROM" | "THROW" | "EVAL-WHEN" | "MULTIPLE-VALUE-CALL" | "MULTIPLE-VALUE-PROG1"
+            "BLOCK"
+            | "CATCH"
+            | "RETURN-FROM"
+            | "THROW"
+            | "EVAL-WHEN"
+            | "MULTIPLE-VALUE-CALL"
+            | "MULTIPLE-VALUE-PROG1"
             | "UNWIND-PROTECT" => Some(Style::Block),
             "FLET" | "LABELS" | "MACROLET" => Some(Style::Flet),
             "FUNCTION" | "QUOTE" => Some(Style::Quote),
@@ -1389,22 +1490,36 @@ fn style_for(head: &Value) -> Style {
             "CASE" | "CCASE" | "ECASE" => Some(Style::Case),
             "CTYPECASE" | "ETYPECASE" | "TYPECASE" => Some(Style::Typecase),
             "DEFCONSTANT" | "DEFPARAMETER" | "DEFSTRUCT" | "DEFVAR" => Some(Style::Block),
-            "DEFINE-MODIFY-MACRO" | "DEFINE-SETF-EXPANDER" | "DEFMACRO" | "DEFSETF" | "DEFTYPE" | "DEFUN" => {
-                Some(Style::Defun)
-            }
+            "DEFINE-MODIFY-MACRO"
+            | "DEFINE-SETF-EXPANDER"
+            | "DEFMACRO"
+            | "DEFSETF"
+            | "DEFTYPE"
+            | "DEFUN" => Some(Style::Defun),
             "DEFMETHOD" => Some(Style::Defmethod),
             "DEFPACKAGE" => Some(Style::Defpackage),
             "DESTRUCTURING-BIND" => Some(Style::DestructuringBind),
             "DO" | "DO*" => Some(Style::Do),
-            "DO-ALL-SYMBOLS" | "DO-EXTERNAL-SYMBOLS" | "DO-SYMBOLS" | "DOLIST" | "DOTIMES" => Some(Style::Dolist),
+            "DO-ALL-SYMBOLS" | "DO-EXTERNAL-SYMBOLS" | "DO-SYMBOLS" | "DOLIST" | "DOTIMES" => {
+                Some(Style::Dolist)
+            }
             "LOOP" => Some(Style::Loop),
             "MULTIPLE-VALUE-BIND" | "PROG2" => Some(Style::Prog2),
-            "MULTIPLE-VALUE-SETQ" | "PROG1" | "PPRINT-LOGICAL-BLOCK" | "PRINT-UNREADABLE-OBJECT" => Some(Style::Block),
+            "MULTIPLE-VALUE-SETQ"
+            | "PROG1"
+            | "PPRINT-LOGICAL-BLOCK"
+            | "PRINT-UNREADABLE-OBJECT" => Some(Style::Block),
             "PROG" | "PROG*" => Some(Style::Prog),
             "STEP" | "TIME" => Some(Style::Linear),
             "UNLESS" | "WHEN" => Some(Style::Block),
-            "WITH-COMPILATION-UNIT" | "WITH-SIMPLE-RESTART" | "WITH-HASH-TABLE-ITERATOR" | "WITH-PACKAGE-ITERATOR"
-            | "WITH-INPUT-FROM-STRING" | "WITH-OUTPUT-TO-STRING" | "WITH-OPEN-FILE" | "WITH-OPEN-STREAM" => Some(Style::Block),
+            "WITH-COMPILATION-UNIT"
+            | "WITH-SIMPLE-RESTART"
+            | "WITH-HASH-TABLE-ITERATOR"
+            | "WITH-PACKAGE-ITERATOR"
+            | "WITH-INPUT-FROM-STRING"
+            | "WITH-OUTPUT-TO-STRING"
+            | "WITH-OPEN-FILE"
+            | "WITH-OPEN-STREAM" => Some(Style::Block),
             "WITH-STANDARD-IO-SYNTAX" => Some(Style::Linear),
             _ => None,
         };
@@ -1542,7 +1657,13 @@ fn apply_case(name: &str, case: Case) -> String {
         Case::Upcase => name.to_string(),
         Case::Downcase => name
             .chars()
-            .map(|c| if c.is_uppercase() { crate::chars::char_downcase(c) } else { c })
+            .map(|c| {
+                if c.is_uppercase() {
+                    crate::chars::char_downcase(c)
+                } else {
+                    c
+                }
+            })
             .collect(),
         Case::Capitalize => {
             let mut out = String::new();
@@ -1577,7 +1698,10 @@ fn needs_escape(name: &str) -> bool {
     }
     for c in name.chars() {
         if c.is_whitespace()
-            || matches!(c, '(' | ')' | '\'' | '"' | ';' | '`' | ',' | '|' | '\\' | ':')
+            || matches!(
+                c,
+                '(' | ')' | '\'' | '"' | ';' | '`' | ',' | '|' | '\\' | ':'
+            )
             || crate::chars::is_lower(c)
             || !crate::chars::is_graphic(c)
         {
@@ -1598,7 +1722,8 @@ fn potential_number(name: &str) -> bool {
     // used as exponent markers.
     let b: Vec<char> = name.chars().collect();
     let first_ok = b[0].is_ascii_digit()
-        || (matches!(b[0], '+' | '-' | '.' | '^' | '_') && b.get(1).is_some_and(|c| c.is_ascii_digit()));
+        || (matches!(b[0], '+' | '-' | '.' | '^' | '_')
+            && b.get(1).is_some_and(|c| c.is_ascii_digit()));
     if !first_ok {
         return false;
     }
@@ -1606,8 +1731,9 @@ fn potential_number(name: &str) -> bool {
         return false;
     }
     let letters = b.iter().filter(|c| c.is_alphabetic()).count();
-    b.iter().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '/' | '.' | '^' | '_') || c.is_alphabetic())
-        && letters <= 1
+    b.iter().all(|c| {
+        c.is_ascii_digit() || matches!(c, '+' | '-' | '/' | '.' | '^' | '_') || c.is_alphabetic()
+    }) && letters <= 1
 }
 
 fn escape_symbol_name(name: &str, case: Case) -> String {
@@ -1651,7 +1777,11 @@ fn find_shared(v: &Value) -> Circle {
         }
     }
     Circle {
-        shared: seen.into_iter().filter(|(_, n)| *n > 1).map(|(a, _)| (a, None)).collect(),
+        shared: seen
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(a, _)| (a, None))
+            .collect(),
         next: 0,
     }
 }
@@ -1701,7 +1831,12 @@ pub fn debug_string(v: &Value) -> String {
 }
 
 /// Print `v` to a Lisp stream with settings `o` (user print methods run).
-pub fn write_to_stream(ctx: &mut Ctx, v: &Value, stream: &Gc<crate::stream::Stream>, o: Opts) -> R<()> {
+pub fn write_to_stream(
+    ctx: &mut Ctx,
+    v: &Value,
+    stream: &Gc<crate::stream::Stream>,
+    o: Opts,
+) -> R<()> {
     if let Some(state) = crate::stream::pretty_state(stream) {
         let mut p = Printer::into_pretty(Some(ctx), o, state);
         p.print(v);

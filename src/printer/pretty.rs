@@ -117,7 +117,13 @@ pub struct PrettyState {
 
 impl PrettyState {
     /// A pretty stream whose output starts at `start_column`.
-    pub fn new(start_column: usize, line_length: usize, miser_width: Option<usize>, print_lines: Option<usize>, readably: bool) -> Self {
+    pub fn new(
+        start_column: usize,
+        line_length: usize,
+        miser_width: Option<usize>,
+        print_lines: Option<usize>,
+        readably: bool,
+    ) -> Self {
         PrettyState {
             out: String::new(),
             line_length: line_length.max(1),
@@ -231,7 +237,10 @@ impl PrettyState {
                 _ => {}
             }
         }
-        self.maybe_output(matches!(kind, NewlineKind::Literal | NewlineKind::Mandatory));
+        self.maybe_output(matches!(
+            kind,
+            NewlineKind::Literal | NewlineKind::Mandatory
+        ));
     }
 
     /// Queue an indentation change.
@@ -275,7 +284,11 @@ impl PrettyState {
             depth,
             section_end: None,
             block_end: None,
-            prefix: if per_line { prefix.map(|s| s.to_string()) } else { None },
+            prefix: if per_line {
+                prefix.map(|s| s.to_string())
+            } else {
+                None
+            },
             suffix: Some(suffix.to_string()),
         });
         self.pending_blocks.push((id, suffix.to_string()));
@@ -286,7 +299,9 @@ impl PrettyState {
         if self.truncated {
             return;
         }
-        let Some((start, suffix)) = self.pending_blocks.pop() else { return };
+        let Some((start, suffix)) = self.pending_blocks.pop() else {
+            return;
+        };
         let end = self.enqueue(OpKind::BlockEnd);
         if !suffix.is_empty() {
             self.write_str(&suffix);
@@ -305,7 +320,14 @@ impl PrettyState {
         self.index_column(self.buffer.len())
     }
 
-    fn compute_tab_size(section: bool, relative: bool, colnum: usize, colinc: usize, section_start: usize, column: usize) -> usize {
+    fn compute_tab_size(
+        section: bool,
+        relative: bool,
+        colnum: usize,
+        colinc: usize,
+        section_start: usize,
+        column: usize,
+    ) -> usize {
         let origin = if section { section_start } else { 0 };
         let position = column.saturating_sub(origin);
         if relative {
@@ -374,7 +396,14 @@ impl PrettyState {
                     colinc,
                 } => {
                     let index = self.posn_index(op.posn);
-                    let size = Self::compute_tab_size(*section, *relative, *colnum, *colinc, section_start, column + index);
+                    let size = Self::compute_tab_size(
+                        *section,
+                        *relative,
+                        *colnum,
+                        *colinc,
+                        section_start,
+                        column + index,
+                    );
                     if size != 0 {
                         insertions.push((index, size));
                         additional += size;
@@ -409,7 +438,11 @@ impl PrettyState {
 
     fn misering(&self) -> bool {
         match self.miser_width {
-            Some(m) => self.line_length.saturating_sub(self.blocks.last().unwrap().start_column) <= m,
+            Some(m) => {
+                self.line_length
+                    .saturating_sub(self.blocks.last().unwrap().start_column)
+                    <= m
+            }
             None => false,
         }
     }
@@ -451,7 +484,12 @@ impl PrettyState {
         self.blocks.last_mut().unwrap().prefix_length = column;
     }
 
-    fn really_start_block(&mut self, column: usize, prefix: Option<String>, suffix: Option<String>) {
+    fn really_start_block(
+        &mut self,
+        column: usize,
+        prefix: Option<String>,
+        suffix: Option<String>,
+    ) {
         let prev = self.blocks.last().unwrap().clone();
         self.blocks.push(LogicalBlock {
             start_column: column,
@@ -503,12 +541,16 @@ impl PrettyState {
         let mut output_anything = false;
         while let Some(next) = self.queue.front().cloned() {
             match &next.kind {
-                OpKind::Newline { kind, section_end, .. } => {
+                OpKind::Newline {
+                    kind, section_end, ..
+                } => {
                     let brk = match kind {
                         NewlineKind::Literal | NewlineKind::Mandatory | NewlineKind::Linear => true,
                         NewlineKind::Miser => self.misering(),
                         NewlineKind::Fill => {
-                            if self.misering() || self.line_number > self.blocks.last().unwrap().section_start_line {
+                            if self.misering()
+                                || self.line_number > self.blocks.last().unwrap().section_start_line
+                            {
                                 true
                             } else {
                                 match self.fits_on_line(*section_end, force_newlines) {
@@ -584,7 +626,9 @@ impl PrettyState {
     }
 
     fn output_line(&mut self, until: &Op) {
-        let OpKind::Newline { kind, .. } = until.kind else { return };
+        let OpKind::Newline { kind, .. } = until.kind else {
+            return;
+        };
         let literal = kind == NewlineKind::Literal;
         let consume = self.posn_index(until.posn);
         let print = if literal {

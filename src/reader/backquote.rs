@@ -38,7 +38,11 @@ pub fn qq(ctx: &mut Ctx, x: &Value, d: usize) -> R {
                 return if d == 0 {
                     Ok(arg)
                 } else {
-                    Ok(list_from([cl("LIST"), quote(Value::Symbol(s.unquote.clone())), qq(ctx, &arg, d - 1)?]))
+                    Ok(list_from([
+                        cl("LIST"),
+                        quote(Value::Symbol(s.unquote.clone())),
+                        qq(ctx, &arg, d - 1)?,
+                    ]))
                 };
             }
             if is_head(x, &s.quasiquote) {
@@ -57,14 +61,22 @@ pub fn qq(ctx: &mut Ctx, x: &Value, d: usize) -> R {
                     ));
                 }
                 let head = x.first();
-                return Ok(list_from([cl("LIST"), quote(head), qq(ctx, &x.second(), d - 1)?]));
+                return Ok(list_from([
+                    cl("LIST"),
+                    quote(head),
+                    qq(ctx, &x.second(), d - 1)?,
+                ]));
             }
             qq_list(ctx, x, d)
         }
         Value::Array(a) if a.is_vector() && !a.is_string() => {
             let items = list_from(a.to_vec());
             let l = qq(ctx, &items, d)?;
-            Ok(list_from([cl("APPLY"), list_from([Value::Symbol(w().s.function.clone()), cl("VECTOR")]), l]))
+            Ok(list_from([
+                cl("APPLY"),
+                list_from([Value::Symbol(w().s.function.clone()), cl("VECTOR")]),
+                l,
+            ]))
         }
         other if self_evaluating(other) => Ok(other.clone()),
         other => Ok(quote(other.clone())),
@@ -88,7 +100,11 @@ fn qq_list(ctx: &mut Ctx, x: &Value, d: usize) -> R {
             Value::Cons(c) => {
                 // A dotted unquote: (a . ,b) reads as (a unquote b).
                 if is_head(&cur, &s.unquote) && c.cdr().is_cons() && c.cdr().rest().is_nil() {
-                    tail = if d == 0 { cur.second() } else { qq(ctx, &cur, d)? };
+                    tail = if d == 0 {
+                        cur.second()
+                    } else {
+                        qq(ctx, &cur, d)?
+                    };
                     break;
                 }
                 if is_head(&cur, &s.unquote_splicing) && c.cdr().is_cons() {
@@ -98,11 +114,18 @@ fn qq_list(ctx: &mut Ctx, x: &Value, d: usize) -> R {
                     ));
                 }
                 let e = c.car();
-                if (is_head(&e, &s.unquote_splicing) || is_head(&e, &s.unquote_nsplicing)) && d == 0 {
+                if (is_head(&e, &s.unquote_splicing) || is_head(&e, &s.unquote_nsplicing)) && d == 0
+                {
                     parts.push(Part::Splice(e.second()));
-                } else if (is_head(&e, &s.unquote_splicing) || is_head(&e, &s.unquote_nsplicing)) && d > 0 {
+                } else if (is_head(&e, &s.unquote_splicing) || is_head(&e, &s.unquote_nsplicing))
+                    && d > 0
+                {
                     let head = e.first();
-                    parts.push(Part::Item(list_from([cl("LIST"), quote(head), qq(ctx, &e.second(), d - 1)?])));
+                    parts.push(Part::Item(list_from([
+                        cl("LIST"),
+                        quote(head),
+                        qq(ctx, &e.second(), d - 1)?,
+                    ])));
                 } else {
                     parts.push(Part::Item(qq(ctx, &e, d)?));
                 }
@@ -114,7 +137,11 @@ fn qq_list(ctx: &mut Ctx, x: &Value, d: usize) -> R {
                 break;
             }
             other => {
-                tail = if self_evaluating(other) { other.clone() } else { quote(other.clone()) };
+                tail = if self_evaluating(other) {
+                    other.clone()
+                } else {
+                    quote(other.clone())
+                };
                 break;
             }
         }

@@ -56,7 +56,8 @@ thread_local! {
 
 fn is_terminating(c: char) -> bool {
     matches!(c, '"' | '\'' | '(' | ')' | ',' | ';' | '`')
-        || HAS_USER_TERMINATORS.with(|h| h.get()) && USER_TERMINATORS.with(|t| t.borrow().contains(&c))
+        || HAS_USER_TERMINATORS.with(|h| h.get())
+            && USER_TERMINATORS.with(|t| t.borrow().contains(&c))
 }
 
 /// Whether `c` ends a token.
@@ -86,7 +87,10 @@ fn line_comment(i: Span) -> IResult<Span, ()> {
 fn whitespace1(i: Span) -> IResult<Span, ()> {
     let (rest, s) = take_while(is_whitespace).parse(i)?;
     if s.fragment().is_empty() {
-        return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Space)));
+        return Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Space,
+        )));
     }
     Ok((rest, ()))
 }
@@ -211,14 +215,25 @@ impl<'c> Reader<'c> {
                 let terms = t.terminators();
                 HAS_USER_TERMINATORS.with(|h| h.set(!terms.is_empty()));
                 USER_TERMINATORS.with(|u| *u.borrow_mut() = terms);
-                (t.case(), if t.has_macros() { Some(rt.clone()) } else { None })
+                (
+                    t.case(),
+                    if t.has_macros() {
+                        Some(rt.clone())
+                    } else {
+                        None
+                    },
+                )
             }
             None => (readtable::Case::Upcase, None),
         };
         Reader {
             ctx,
             file,
-            srcmap: if record { Some(SourceMap::default()) } else { None },
+            srcmap: if record {
+                Some(SourceMap::default())
+            } else {
+                None
+            },
             suppress: false,
             labels: HashMap::new(),
             line_offset: 0,
@@ -365,12 +380,21 @@ impl<'c> Reader<'c> {
         };
         let arg = frag[..ndigits].parse().ok();
         let Some(f) = self.user_dispatch(m.ch, sub) else {
-            return self.syntax(&i, format!("no dispatch function defined for {}{}", m.ch, sub));
+            return self.syntax(
+                &i,
+                format!("no dispatch function defined for {}{}", m.ch, sub),
+            );
         };
         self.call_user_dispatch(after.take_from(ndigits + sub.len_utf8()), f, sub, arg)
     }
 
-    fn call_user_dispatch<'a>(&mut self, after: Span<'a>, f: Value, sub: char, arg: Option<u64>) -> RResult<'a, Value> {
+    fn call_user_dispatch<'a>(
+        &mut self,
+        after: Span<'a>,
+        f: Value,
+        sub: char,
+        arg: Option<u64>,
+    ) -> RResult<'a, Value> {
         let arg = arg.map(|n| Value::int(n as i64)).unwrap_or(Value::Nil);
         self.run_reader_fn(after, &f, vec![Value::Char(sub), arg])
     }
@@ -378,20 +402,30 @@ impl<'c> Reader<'c> {
     /// Call a reader macro function on a stream over the rest of the text,
     /// then continue after what it consumed. A function that returns no
     /// values read nothing (like a comment): the next datum is read.
-    fn run_reader_fn<'a>(&mut self, after: Span<'a>, f: &Value, extra: Vec<Value>) -> RResult<'a, Value> {
+    fn run_reader_fn<'a>(
+        &mut self,
+        after: Span<'a>,
+        f: &Value,
+        extra: Vec<Value>,
+    ) -> RResult<'a, Value> {
         let chars: Vec<char> = after.fragment().chars().collect();
         let stream = crate::stream::make_string_input(&chars, 0, chars.len());
         let mut args = vec![stream.clone()];
         args.extend(extra);
         let eof = Value::Symbol(crate::world::intern_exported("END-OF-FILE", &w().cl));
         let f = f.clone();
-        let r = crate::conditions::handler_case(self.ctx, eof, |ctx| crate::eval::apply(ctx, &f, &args));
+        let r = crate::conditions::handler_case(self.ctx, eof, |ctx| {
+            crate::eval::apply(ctx, &f, &args)
+        });
         let nvals = self.ctx.nvals;
         let pos = match &stream {
             Value::Stream(s) => crate::stream::string_in_position(s).unwrap_or(0),
             _ => 0,
         };
-        let bytes: usize = chars[..pos.min(chars.len())].iter().map(|c| c.len_utf8()).sum();
+        let bytes: usize = chars[..pos.min(chars.len())]
+            .iter()
+            .map(|c| c.len_utf8())
+            .sum();
         let rest = after.take_from(bytes);
         match r {
             Ok(Ok(v)) if nvals == 0 => {
@@ -405,7 +439,13 @@ impl<'c> Reader<'c> {
         }
     }
 
-    fn prefixed<'a>(&mut self, i: Span<'a>, skip: usize, head: Value, what: &str) -> RResult<'a, Value> {
+    fn prefixed<'a>(
+        &mut self,
+        i: Span<'a>,
+        skip: usize,
+        head: Value,
+        what: &str,
+    ) -> RResult<'a, Value> {
         let loc = self.loc(&i);
         let (rest, x) = self.read_required(i.take_from(skip), what)?;
         let v = list_from([head, x]);
@@ -424,7 +464,10 @@ impl<'c> Reader<'c> {
             cur = self.skip_ws(cur)?;
             let frag = *cur.fragment();
             if frag.is_empty() {
-                return Err(ReadError::Incomplete("end of file inside a list".into(), loc));
+                return Err(ReadError::Incomplete(
+                    "end of file inside a list".into(),
+                    loc,
+                ));
             }
             if frag.starts_with(')') {
                 cur = cur.take_from(1);
@@ -439,7 +482,10 @@ impl<'c> Reader<'c> {
                 tail = t;
                 let r = self.skip_ws(r)?;
                 if r.fragment().is_empty() {
-                    return Err(ReadError::Incomplete("end of file inside a list".into(), loc));
+                    return Err(ReadError::Incomplete(
+                        "end of file inside a list".into(),
+                        loc,
+                    ));
                 }
                 if !r.fragment().starts_with(')') {
                     return self.syntax(&r, "more than one object follows . in list");
@@ -466,9 +512,16 @@ impl<'c> Reader<'c> {
     fn dispatch<'a>(&mut self, i: Span<'a>) -> RResult<'a, Value> {
         let frag = *i.fragment();
         let mut k = 1;
-        let digits: String = frag[1..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        let digits: String = frag[1..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
         k += digits.len();
-        let arg: Option<u64> = if digits.is_empty() { None } else { digits.parse().ok() };
+        let arg: Option<u64> = if digits.is_empty() {
+            None
+        } else {
+            digits.parse().ok()
+        };
         let Some(sub) = frag[k..].chars().next() else {
             return self.incomplete(&i, "end of file after #");
         };
@@ -478,7 +531,12 @@ impl<'c> Reader<'c> {
         }
         let wd = w();
         match sub {
-            '\'' => self.prefixed(i.take_from(k - 1), 2, Value::Symbol(wd.s.function.clone()), "#'"),
+            '\'' => self.prefixed(
+                i.take_from(k - 1),
+                2,
+                Value::Symbol(wd.s.function.clone()),
+                "#'",
+            ),
             '(' => {
                 let (rest, l) = self.list(i.take_from(k))?;
                 if self.suppress {
@@ -574,7 +632,8 @@ impl<'c> Reader<'c> {
                 _ => self.syntax(&i, "bad radix in #R"),
             },
             '*' => {
-                let (rest, tok) = token(after).map_err(|_| ReadError::Incomplete("bit vector".into(), self.loc(&i)))?;
+                let (rest, tok) = token(after)
+                    .map_err(|_| ReadError::Incomplete("bit vector".into(), self.loc(&i)))?;
                 if self.suppress {
                     return Ok((rest, Value::Nil));
                 }
@@ -590,7 +649,10 @@ impl<'c> Reader<'c> {
                     let last = *bits.last().unwrap_or(&0);
                     bits.resize(n as usize, last);
                 }
-                let a = crate::array::Array::vector(crate::array::ArrayData::U8(bits), crate::array::ElemType::Bit);
+                let a = crate::array::Array::vector(
+                    crate::array::ArrayData::U8(bits),
+                    crate::array::ElemType::Bit,
+                );
                 Ok((rest, a.into_value()))
             }
             'c' | 'C' => {
@@ -602,7 +664,10 @@ impl<'c> Reader<'c> {
                 if parts.len() != 2 || !parts.iter().all(|p| p.is_real()) {
                     return self.syntax(&i, "bad #C syntax");
                 }
-                Ok((rest, crate::number::make_complex(parts[0].clone(), parts[1].clone())))
+                Ok((
+                    rest,
+                    crate::number::make_complex(parts[0].clone(), parts[1].clone()),
+                ))
             }
             'a' | 'A' => {
                 let (rest, contents) = self.read_required(after, "#A")?;
@@ -620,7 +685,8 @@ impl<'c> Reader<'c> {
                 if self.suppress {
                     return Ok((rest, Value::Nil));
                 }
-                let v = crate::builtins::structs::read_structure(self.ctx, &spec).map_err(ReadError::Exit)?;
+                let v = crate::builtins::structs::read_structure(self.ctx, &spec)
+                    .map_err(ReadError::Exit)?;
                 Ok((rest, v))
             }
             'p' | 'P' => {
@@ -628,7 +694,8 @@ impl<'c> Reader<'c> {
                 if self.suppress {
                     return Ok((rest, Value::Nil));
                 }
-                let v = crate::builtins::files::pathname_from(self.ctx, &s).map_err(ReadError::Exit)?;
+                let v =
+                    crate::builtins::files::pathname_from(self.ctx, &s).map_err(ReadError::Exit)?;
                 Ok((rest, v))
             }
             '=' => {
@@ -661,12 +728,19 @@ impl<'c> Reader<'c> {
                 }
             }
             '<' => self.syntax(&i, "unreadable object #<...>"),
-            ')' | ' ' | '\n' | '\t' => self.syntax(&i, format!("illegal sharp macro character: {:?}", sub)),
+            ')' | ' ' | '\n' | '\t' => {
+                self.syntax(&i, format!("illegal sharp macro character: {:?}", sub))
+            }
             other => self.syntax(&i, format!("no dispatch function defined for #\\{}", other)),
         }
     }
 
-    fn radix_number<'a>(&mut self, after: Span<'a>, base: u32, at: &Span<'a>) -> RResult<'a, Value> {
+    fn radix_number<'a>(
+        &mut self,
+        after: Span<'a>,
+        base: u32,
+        at: &Span<'a>,
+    ) -> RResult<'a, Value> {
         let (rest, tok) = match token(after) {
             Ok(x) => x,
             Err(()) => return self.incomplete(at, "unterminated number"),
@@ -712,10 +786,18 @@ impl<'c> Reader<'c> {
             readtable::Case::Preserve => 'p',
             readtable::Case::Invert => 'i',
         };
-        let unescaped = tok.chars.iter().zip(&tok.escaped).filter(|(_, e)| !**e).map(|(c, _)| *c);
+        let unescaped = tok
+            .chars
+            .iter()
+            .zip(&tok.escaped)
+            .filter(|(_, e)| !**e)
+            .map(|(c, _)| *c);
         let invert = if mode == 'i' {
             let (up, low) = unescaped.fold((false, false), |(u, l), c| {
-                (u || crate::chars::is_upper(c), l || crate::chars::is_lower(c))
+                (
+                    u || crate::chars::is_upper(c),
+                    l || crate::chars::is_lower(c),
+                )
             });
             Some(up && !low || low && !up)
         } else {
@@ -819,8 +901,18 @@ impl<'c> Reader<'c> {
             found => {
                 let loc = self.loc(at);
                 let msg = match found {
-                    Some(_) => format!("the symbol \"{}\" is not external in the {} package (at {})", name, pkg.name(), loc),
-                    None => format!("symbol \"{}\" not found in the {} package (at {})", name, pkg.name(), loc),
+                    Some(_) => format!(
+                        "the symbol \"{}\" is not external in the {} package (at {})",
+                        name,
+                        pkg.name(),
+                        loc
+                    ),
+                    None => format!(
+                        "symbol \"{}\" not found in the {} package (at {})",
+                        name,
+                        pkg.name(),
+                        loc
+                    ),
                 };
                 let e = crate::conditions::reader_error(self.ctx, Value::Package(pkg.clone()), msg);
                 Err(ReadError::Exit(e))
@@ -839,7 +931,10 @@ pub fn current_package() -> Rc<crate::package::Package> {
 
 /// Find a package, loading a bundled compatibility module that defines
 /// it (USOCKET, COMM, PORT, ...) if needed.
-pub fn find_or_autoload_package(ctx: &mut Ctx, name: &str) -> crate::ctx::R<Option<Rc<crate::package::Package>>> {
+pub fn find_or_autoload_package(
+    ctx: &mut Ctx,
+    name: &str,
+) -> crate::ctx::R<Option<Rc<crate::package::Package>>> {
     if let Some(p) = w().find_package(name) {
         return Ok(Some(p));
     }
@@ -899,7 +994,11 @@ pub fn error_to_exit(ctx: &mut Ctx, e: ReadError, stream: Value) -> Exit {
     match e {
         ReadError::Exit(x) => x,
         ReadError::Syntax(msg, loc) | ReadError::Incomplete(msg, loc) => {
-            let m = if loc.is_known() { format!("{} (at {})", msg, loc) } else { msg };
+            let m = if loc.is_known() {
+                format!("{} (at {})", msg, loc)
+            } else {
+                msg
+            };
             crate::conditions::reader_error(ctx, stream, m)
         }
     }

@@ -134,7 +134,11 @@ impl Readtable {
     /// The function for dispatch character `d` and sub-character `sub`.
     pub fn dispatch_fn(&self, d: char, sub: char) -> Option<Value> {
         let sub = crate::chars::char_upcase(sub);
-        self.dispatch.borrow().iter().find(|(x, s, _)| *x == d && *s == sub).map(|(_, _, f)| f.clone())
+        self.dispatch
+            .borrow()
+            .iter()
+            .find(|(x, s, _)| *x == d && *s == sub)
+            .map(|(_, _, f)| f.clone())
     }
 
     /// Set the function for dispatch character `d` and sub-character `sub`.
@@ -154,7 +158,12 @@ impl Readtable {
 
     /// The terminating user macro characters (they end tokens).
     pub fn terminators(&self) -> Vec<char> {
-        self.macros.borrow().iter().filter(|m| !m.non_terminating).map(|m| m.ch).collect()
+        self.macros
+            .borrow()
+            .iter()
+            .filter(|m| !m.non_terminating)
+            .map(|m| m.ch)
+            .collect()
     }
 }
 

@@ -148,7 +148,12 @@ pub fn standard_streams() -> Vec<Gc<Stream>> {
     STANDARD.with(|v| v.borrow().clone())
 }
 
-fn io_error(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, op: &str, e: std::io::Error) -> crate::ctx::Exit {
+fn io_error(
+    ctx: &mut Ctx,
+    io: &RefCell<Box<dyn ByteIo>>,
+    op: &str,
+    e: std::io::Error,
+) -> crate::ctx::Exit {
     let what = io.borrow().describe();
     conditions::io_error(ctx, op, &what, e)
 }
@@ -168,7 +173,12 @@ pub fn read_some(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, buf: &mut [u8]) -
                 let Some(fd) = fd else { continue };
                 if !crate::mp::wait_fd(ctx, fd, true, timeout)? {
                     let what = io.borrow().describe();
-                    return Err(conditions::timeout_error(ctx, "read", &what, timeout.unwrap_or(0.0)));
+                    return Err(conditions::timeout_error(
+                        ctx,
+                        "read",
+                        &what,
+                        timeout.unwrap_or(0.0),
+                    ));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -183,7 +193,12 @@ pub fn write_all(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, mut data: &[u8]) 
         let r = io.borrow_mut().try_write(data);
         match r {
             Ok(Some(0)) => {
-                return Err(io_error(ctx, io, "write", std::io::Error::from(std::io::ErrorKind::WriteZero)))
+                return Err(io_error(
+                    ctx,
+                    io,
+                    "write",
+                    std::io::Error::from(std::io::ErrorKind::WriteZero),
+                ))
             }
             Ok(Some(n)) => data = &data[n..],
             Ok(None) => {
@@ -194,7 +209,12 @@ pub fn write_all(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, mut data: &[u8]) 
                 let Some(fd) = fd else { continue };
                 if !crate::mp::wait_fd(ctx, fd, false, timeout)? {
                     let what = io.borrow().describe();
-                    return Err(conditions::timeout_error(ctx, "write", &what, timeout.unwrap_or(0.0)));
+                    return Err(conditions::timeout_error(
+                        ctx,
+                        "write",
+                        &what,
+                        timeout.unwrap_or(0.0),
+                    ));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

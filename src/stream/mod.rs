@@ -10,10 +10,10 @@ pub mod io;
 use crate::conditions;
 use crate::ctx::{Ctx, R};
 use crate::gc::{Gc, Trace, Tracer};
+use crate::printer::pretty::PrettyState;
 use crate::symbol::Symbol;
 use crate::value::Value;
 use crate::world::w;
-use crate::printer::pretty::PrettyState;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -145,7 +145,10 @@ impl Stream {
     pub fn is_input(&self) -> bool {
         match &self.kind {
             StreamKind::Bytes(b) => b.input,
-            StreamKind::StringIn(_) | StreamKind::Concatenated(_) | StreamKind::Echo(..) | StreamKind::TwoWay(..) => true,
+            StreamKind::StringIn(_)
+            | StreamKind::Concatenated(_)
+            | StreamKind::Echo(..)
+            | StreamKind::TwoWay(..) => true,
             StreamKind::Synonym(s) => match s.value() {
                 Value::Stream(t) => t.is_input(),
                 _ => false,
@@ -240,7 +243,13 @@ unsafe impl Trace for Stream {
 
 impl ByteStream {
     /// A byte stream over `io`.
-    pub fn new(io: Box<dyn ByteIo>, input: bool, output: bool, encoding: Encoding, line_buffered: bool) -> ByteStream {
+    pub fn new(
+        io: Box<dyn ByteIo>,
+        input: bool,
+        output: bool,
+        encoding: Encoding,
+        line_buffered: bool,
+    ) -> ByteStream {
         ByteStream {
             io: RefCell::new(io),
             read: RefCell::new(ReadBuf {
@@ -461,7 +470,10 @@ impl ByteStream {
         match self.encoding.get() {
             Encoding::Utf8 => self.write_bytes(ctx, s.as_bytes())?,
             Encoding::Latin1 => {
-                let bytes: Vec<u8> = s.chars().map(|c| if (c as u32) < 256 { c as u8 } else { b'?' }).collect();
+                let bytes: Vec<u8> = s
+                    .chars()
+                    .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+                    .collect();
                 self.write_bytes(ctx, &bytes)?
             }
         }
@@ -506,7 +518,11 @@ pub fn make_string_input(s: &[char], start: usize, end: usize) -> Value {
 
 /// Make a string output stream.
 pub fn make_string_output() -> Value {
-    Stream::new(StreamKind::StringOut(RefCell::new(Vec::new())), "STRING-OUTPUT-STREAM").into_value()
+    Stream::new(
+        StreamKind::StringOut(RefCell::new(Vec::new())),
+        "STRING-OUTPUT-STREAM",
+    )
+    .into_value()
 }
 
 /// Take the contents of a string output stream, emptying it.
@@ -530,15 +546,30 @@ pub fn string_in_position(s: &Stream) -> Option<usize> {
 }
 
 fn closed_error(ctx: &mut Ctx, s: &Value) -> crate::ctx::Exit {
-    conditions::stream_error(ctx, s.clone(), format!("{} is closed", crate::printer::prin1_string(s)))
+    conditions::stream_error(
+        ctx,
+        s.clone(),
+        format!("{} is closed", crate::printer::prin1_string(s)),
+    )
 }
 
 fn not_output(ctx: &mut Ctx, s: &Value) -> crate::ctx::Exit {
-    conditions::stream_error(ctx, s.clone(), format!("{} is not an output stream", crate::printer::prin1_string(s)))
+    conditions::stream_error(
+        ctx,
+        s.clone(),
+        format!(
+            "{} is not an output stream",
+            crate::printer::prin1_string(s)
+        ),
+    )
 }
 
 fn not_input(ctx: &mut Ctx, s: &Value) -> crate::ctx::Exit {
-    conditions::stream_error(ctx, s.clone(), format!("{} is not an input stream", crate::printer::prin1_string(s)))
+    conditions::stream_error(
+        ctx,
+        s.clone(),
+        format!("{} is not an input stream", crate::printer::prin1_string(s)),
+    )
 }
 
 /// Resolve an output stream designator (T, NIL, a stream).
@@ -894,11 +925,8 @@ pub fn listen(ctx: &mut Ctx, s: &Gc<Stream>) -> R<bool> {
 /// Send buffered output (FORCE-OUTPUT / FINISH-OUTPUT).
 pub fn force_output(ctx: &mut Ctx, s: &Gc<Stream>) -> R<()> {
     match &s.kind {
-        StreamKind::Bytes(b) => {
-            if s.is_open() {
-                b.flush(ctx)?;
-            }
-        }
+        StreamKind::Bytes(b) if s.is_open() => b.flush(ctx)?,
+        StreamKind::Bytes(_) => {}
         StreamKind::Broadcast(v) => {
             for t in v.clone() {
                 if let Value::Stream(t) = t {
@@ -946,7 +974,11 @@ pub fn close(ctx: &mut Ctx, s: &Gc<Stream>, abort: bool) -> R<bool> {
 /// Flush the standard streams (at exit, before prompting).
 pub fn flush_standard(ctx: &mut Ctx) {
     let wd = w();
-    for sym in [&wd.s.standard_output, &wd.s.error_output, &wd.s.trace_output] {
+    for sym in [
+        &wd.s.standard_output,
+        &wd.s.error_output,
+        &wd.s.trace_output,
+    ] {
         if let Value::Stream(s) = sym.value() {
             let _ = force_output(ctx, &s);
         }
