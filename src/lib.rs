@@ -98,7 +98,10 @@ fn init_world() {
     conditions::install();
     builtins::install();
     for (place, b) in builtins::setters() {
-        let s = world::cl_sym(place);
+        let s = match place.split_once(':') {
+            Some((pkg, name)) => world::intern_exported(name, &w().ensure_package(pkg)),
+            None => world::cl_sym(place),
+        };
         s.extra_mut().setf_function = builtins::builtin_function(b);
     }
     builtins::numbers::install_constants();
@@ -212,6 +215,7 @@ impl Interpreter {
         init_world();
         let mut ctx = Box::new(Ctx::new());
         ctx.stack_limit = current_stack_limit();
+        mp::attach_main(&mut ctx);
         Interpreter { ctx }
     }
 

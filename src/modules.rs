@@ -20,7 +20,12 @@ pub struct Module {
 }
 
 /// The bundled modules.
-pub static MODULES: &[Module] = &[];
+pub static MODULES: &[Module] = &[Module {
+    names: &["BORDEAUX-THREADS", "BT", "BORDEAUX-THREADS-2", "BT2"],
+    packages: &["BORDEAUX-THREADS", "BT", "BORDEAUX-THREADS-2", "BT2"],
+    source: include_str!("../lisp/bordeaux-threads.lisp"),
+    file: "lisp/bordeaux-threads.lisp",
+}];
 
 /// Modules that need nothing: their functionality is built in.
 const BUILT_IN: &[&str] = &[

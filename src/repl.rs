@@ -4,7 +4,7 @@
 
 use crate::conditions;
 use crate::ctx::{Ctx, Exit, R};
-use crate::reader::{ReadError, Reader, Span};
+use crate::reader::{Reader, Span};
 use crate::value::Value;
 use crate::world::w;
 use crate::Interpreter;
@@ -15,8 +15,8 @@ use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Editor, Helper};
-use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::{mpsc, Arc, Mutex};
 
 fn exit_code(ctx: &mut Ctx, r: R<Value>) -> i32 {
     crate::stream::flush_standard(ctx);
@@ -60,28 +60,78 @@ pub fn run_script(lisp: &mut Interpreter, path: &str) -> i32 {
 // The REPL
 
 struct LispHelper {
-    names: Rc<RefCell<Vec<String>>>,
+    names: Arc<Mutex<Vec<String>>>,
 }
 
-fn input_complete(text: &str) -> bool {
-    let mut ctx = Ctx::new();
-    let mut rd = Reader::new(&mut ctx, 0, false);
-    let mut span = Span::new(text);
-    // Reading interns symbols; suppress nothing else. Syntax errors count
-    // as complete so they are reported.
-    loop {
-        match rd.read(span) {
-            Ok((_, None)) => return true,
-            Ok((rest, Some(_))) => span = rest,
-            Err(ReadError::Incomplete(..)) => return false,
-            Err(_) => return true,
+/// Whether `text` holds only complete forms: parentheses balanced outside
+/// strings, comments, `|...|` and character names. Runs on the line
+/// editor's thread, so it must not touch the Lisp world.
+pub fn balanced(text: &str) -> bool {
+    let mut depth: i64 = 0;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ';' => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' | '|' => {
+                let mut closed = false;
+                while let Some(d) = chars.next() {
+                    if d == '\\' {
+                        chars.next();
+                    } else if d == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            '\\' => {
+                chars.next();
+            }
+            '#' => match chars.peek() {
+                Some('\\') => {
+                    chars.next();
+                    chars.next();
+                }
+                Some('|') => {
+                    chars.next();
+                    let mut nest = 1;
+                    let mut prev = ' ';
+                    for d in chars.by_ref() {
+                        if prev == '|' && d == '#' {
+                            nest -= 1;
+                            if nest == 0 {
+                                break;
+                            }
+                        } else if prev == '#' && d == '|' {
+                            nest += 1;
+                        }
+                        prev = d;
+                    }
+                    if nest > 0 {
+                        return false;
+                    }
+                }
+                _ => {}
+            },
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
         }
     }
+    depth <= 0
 }
 
 impl Validator for LispHelper {
     fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        if input_complete(ctx.input()) {
+        if balanced(ctx.input()) {
             Ok(ValidationResult::Valid(None))
         } else {
             Ok(ValidationResult::Incomplete)
@@ -106,7 +156,7 @@ impl Completer for LispHelper {
             return Ok((pos, vec![]));
         }
         let lower = line[start..pos].chars().any(|c| c.is_lowercase());
-        let names = self.names.borrow();
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         let mut out: Vec<Pair> = names
             .iter()
             .filter(|n| n.starts_with(&word))
@@ -167,8 +217,6 @@ fn history_path() -> Option<std::path::PathBuf> {
         .ok()
         .map(|h| std::path::Path::new(&h).join(".netlisp_history"))
 }
-
-type Ed = Rc<RefCell<Editor<LispHelper, DefaultHistory>>>;
 
 fn package_prompt() -> String {
     let p = crate::reader::current_package();
@@ -237,28 +285,121 @@ fn eval_and_print(ctx: &mut Ctx, text: &str) -> R<()> {
     }
 }
 
-fn read_input(ed: &Ed, prompt: &str) -> Option<String> {
-    loop {
-        let r = ed.borrow_mut().readline(prompt);
-        match r {
-            Ok(line) => {
-                if !line.trim().is_empty() {
-                    let _ = ed.borrow_mut().add_history_entry(line.as_str());
-                }
-                return Some(line);
-            }
-            Err(ReadlineError::Interrupted) => {
-                println!("^C");
-                continue;
-            }
-            Err(_) => return None,
+/// The line editor, on its own thread, so that processes keep running
+/// while the user types: the main process asks for a line and parks until
+/// the editor's thread hands it over (waking the scheduler).
+struct ReplInput {
+    prompts: mpsc::Sender<String>,
+    lines: mpsc::Receiver<Option<String>>,
+    names: Arc<Mutex<Vec<String>>>,
+}
+
+impl ReplInput {
+    fn start() -> Result<ReplInput, String> {
+        let names = Arc::new(Mutex::new(completion_names()));
+        let helper = LispHelper {
+            names: names.clone(),
+        };
+        let config = rustyline::Config::builder().auto_add_history(false).build();
+        let mut editor: Editor<LispHelper, DefaultHistory> =
+            Editor::with_config(config).map_err(|e| e.to_string())?;
+        editor.set_helper(Some(helper));
+        let hist = history_path();
+        if let Some(h) = &hist {
+            let _ = editor.load_history(h);
         }
+        let (prompt_tx, prompt_rx) = mpsc::channel::<String>();
+        let (line_tx, line_rx) = mpsc::channel::<Option<String>>();
+        let notifier = crate::mp::sched().notifier();
+        std::thread::Builder::new()
+            .name("netlisp-repl-input".into())
+            .spawn(move || {
+                for prompt in prompt_rx {
+                    let line = loop {
+                        match editor.readline(&prompt) {
+                            Ok(line) => {
+                                if !line.trim().is_empty() {
+                                    let _ = editor.add_history_entry(line.as_str());
+                                    if let Some(h) = &hist {
+                                        let _ = editor.save_history(h);
+                                    }
+                                }
+                                break Some(line);
+                            }
+                            // Ctrl-C at the prompt: a fresh prompt.
+                            Err(ReadlineError::Interrupted) => {
+                                println!("^C");
+                                continue;
+                            }
+                            Err(_) => break None,
+                        }
+                    };
+                    let done = line.is_none();
+                    if line_tx.send(line).is_err() {
+                        break;
+                    }
+                    notifier.notify();
+                    if done {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(ReplInput {
+            prompts: prompt_tx,
+            lines: line_rx,
+            names,
+        })
+    }
+
+    /// One line from the user (None at end of input). Other processes run
+    /// while the main process waits for it.
+    fn read_line(&self, ctx: &mut Ctx, prompt: &str) -> R<Option<String>> {
+        if self.prompts.send(prompt.to_string()).is_err() {
+            return Ok(None);
+        }
+        let s = crate::mp::sched();
+        s.external_begin();
+        let r = loop {
+            match self.lines.try_recv() {
+                Ok(line) => break Ok(line),
+                Err(mpsc::TryRecvError::Disconnected) => break Ok(None),
+                Err(mpsc::TryRecvError::Empty) => {
+                    if let Err(e) = crate::mp::wait_external(ctx, None) {
+                        break Err(e);
+                    }
+                }
+            }
+        };
+        s.external_end();
+        r
+    }
+
+    /// Lines until the forms are complete (None at end of input).
+    fn read_form(&self, ctx: &mut Ctx, prompt: &str) -> R<Option<String>> {
+        let Some(mut text) = self.read_line(ctx, prompt)? else {
+            return Ok(None);
+        };
+        while !balanced(&text) {
+            match self.read_line(ctx, "")? {
+                Some(more) => {
+                    text.push('\n');
+                    text.push_str(&more);
+                }
+                None => break,
+            }
+        }
+        Ok(Some(text))
+    }
+
+    fn refresh_names(&self) {
+        *self.names.lock().unwrap_or_else(|e| e.into_inner()) = completion_names();
     }
 }
 
 /// The REPL's debugger: report, list restarts, and read commands until a
 /// restart is chosen.
-fn debugger(ed: Ed) -> crate::ctx::Debugger {
+fn debugger(input: Rc<ReplInput>) -> crate::ctx::Debugger {
     Rc::new(move |ctx: &mut Ctx, cond: &Value| {
         crate::stream::flush_standard(ctx);
         let ty = match cond {
@@ -286,7 +427,11 @@ fn debugger(ed: Ed) -> crate::ctx::Debugger {
         }
         let result = loop {
             let prompt = format!("{}] ", level);
-            let Some(line) = read_input(&ed, &prompt) else {
+            let line = match input.read_form(ctx, &prompt) {
+                Ok(l) => l,
+                Err(e) => break Some(Err(e)),
+            };
+            let Some(line) = line else {
                 // End of input: leave this level through ABORT.
                 break restarts
                     .iter()
@@ -334,48 +479,41 @@ fn debugger(ed: Ed) -> crate::ctx::Debugger {
 
 /// Run the interactive REPL.
 pub fn run_repl(lisp: &mut Interpreter) -> i32 {
-    let helper = LispHelper {
-        names: Rc::new(RefCell::new(completion_names())),
-    };
-    let names = helper.names.clone();
-    let config = rustyline::Config::builder().auto_add_history(false).build();
-    let mut editor: Editor<LispHelper, DefaultHistory> = match Editor::with_config(config) {
-        Ok(e) => e,
+    let input = match ReplInput::start() {
+        Ok(i) => Rc::new(i),
         Err(e) => {
             eprintln!("netlisp: can't start the line editor: {}", e);
             return 1;
         }
     };
-    editor.set_helper(Some(helper));
-    let hist = history_path();
-    if let Some(h) = &hist {
-        let _ = editor.load_history(h);
-    }
-    let ed: Ed = Rc::new(RefCell::new(editor));
     println!(
         "netlisp {} — a Common Lisp with a network toolkit. (quit) or Ctrl-D to leave.",
         env!("CARGO_PKG_VERSION")
     );
+    crate::mp::scheduler::catch_sigint();
     let ctx = lisp.ctx();
     ctx.interactive = true;
-    ctx.debugger = Some(debugger(ed.clone()));
+    ctx.debugger = Some(debugger(input.clone()));
     let code = loop {
-        let Some(text) = read_input(&ed, &package_prompt()) else {
-            break 0;
-        };
-        let r = conditions::with_restarts(ctx, &[("ABORT", "Return to the top level.")], |ctx| {
-            eval_and_print(ctx, &text).map(|_| Value::Nil)
-        });
-        match r {
+        let text =
+            conditions::with_restarts(ctx, &[("ABORT", "Return to the top level.")], |ctx| {
+                let prompt = package_prompt();
+                match input.read_form(ctx, &prompt)? {
+                    Some(text) => {
+                        eval_and_print(ctx, &text)?;
+                        Ok(Value::t())
+                    }
+                    None => Ok(Value::Nil),
+                }
+            });
+        match text {
+            Ok(Ok(Value::Nil)) => break 0,
             Ok(_) => {}
             Err(e) if e == Exit::QUIT => break ctx.quit_code,
             Err(_) => {}
         }
-        *names.borrow_mut() = completion_names();
+        input.refresh_names();
     };
-    if let Some(h) = &hist {
-        let _ = ed.borrow_mut().save_history(h);
-    }
     crate::stream::flush_standard(ctx);
     code
 }

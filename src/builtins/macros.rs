@@ -81,7 +81,7 @@ fn malformed(ctx: &mut Ctx, what: &str, form: &Value) -> crate::ctx::Exit {
 }
 
 /// Check that a macro form has at least `min` arguments.
-fn need(ctx: &mut Ctx, form: &Value, min: usize, what: &str) -> R<Value> {
+pub fn need(ctx: &mut Ctx, form: &Value, min: usize, what: &str) -> R<Value> {
     let rest = form.rest();
     match rest.list_length() {
         Some(n) if n >= min => Ok(rest),

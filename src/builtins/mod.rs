@@ -73,6 +73,7 @@ pub fn setters() -> Vec<(&'static str, &'static Builtin)> {
     v.extend(sequences::setters());
     v.extend(reader_fns::setters());
     v.extend(clos::setters());
+    v.extend(crate::mp::builtins::setters());
     v
 }
 

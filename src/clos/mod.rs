@@ -371,7 +371,16 @@ pub fn compute_cpl(class: &Gc<Class>) -> Result<Vec<Gc<Class>>, String> {
 
 /// Create (or fetch) a built-in class with the given supers, in CL.
 fn builtin_class(name: &str, supers: &[&str], kind: ClassKind) -> Gc<Class> {
-    let sym = intern_exported(name, &w().cl);
+    define_builtin_class(intern_exported(name, &w().cl), supers, kind)
+}
+
+/// Define a built-in class named by `sym` (for objects implemented in
+/// Rust, such as processes and sockets) below the CL classes `supers`.
+pub fn define_builtin_class(
+    sym: Gc<crate::symbol::Symbol>,
+    supers: &[&str],
+    kind: ClassKind,
+) -> Gc<Class> {
     let class = Gc::new(Class::new(Value::Symbol(sym.clone()), kind));
     let supers: Vec<Gc<Class>> = supers.iter().map(|s| cl_class(s)).collect();
     for s in &supers {
