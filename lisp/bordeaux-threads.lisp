@@ -12,7 +12,7 @@
    "*SUPPORTS-THREADS-P*" "*DEFAULT-SPECIAL-BINDINGS*" "*STANDARD-IO-BINDINGS*"
    "MAKE-THREAD" "CURRENT-THREAD" "THREADP" "THREAD-NAME" "THREAD-ALIVE-P"
    "JOIN-THREAD" "DESTROY-THREAD" "INTERRUPT-THREAD" "ALL-THREADS" "THREAD-YIELD"
-   "START-MULTIPROCESSING"
+   "START-MULTIPROCESSING" "THREAD" "LOCK" "RECURSIVE-LOCK" "SEMAPHORE"
    "MAKE-LOCK" "MAKE-RECURSIVE-LOCK" "LOCK-P" "RECURSIVE-LOCK-P"
    "ACQUIRE-LOCK" "RELEASE-LOCK" "WITH-LOCK-HELD"
    "ACQUIRE-RECURSIVE-LOCK" "RELEASE-RECURSIVE-LOCK" "WITH-RECURSIVE-LOCK-HELD"
@@ -42,6 +42,11 @@
   (:report (lambda (c s) (format s "A timeout set to ~a seconds occurred." (timeout-length c)))))
 
 (defun start-multiprocessing () t)
+
+(deftype thread () 'mp:process)
+(deftype lock () 'mp:lock)
+(deftype recursive-lock () 'mp:lock)
+(deftype semaphore () 'mp:semaphore)
 
 (defun make-thread (function &key (name "Anonymous thread") (initial-bindings *default-special-bindings*))
   "Start a thread running FUNCTION with no arguments."
@@ -81,7 +86,7 @@
 (defun acquire-lock (lock &optional (wait-p t))
   (mp:process-lock lock nil (if wait-p nil 0)))
 
-(defun release-lock (lock) (mp:process-unlock lock))
+(defun release-lock (lock) (mp:process-unlock lock) nil)
 (defun acquire-recursive-lock (lock) (mp:process-lock lock))
 (defun release-recursive-lock (lock) (mp:process-unlock lock))
 
@@ -112,7 +117,10 @@
   (mp:semaphore-release semaphore :count count))
 
 (defun wait-on-semaphore (semaphore &key timeout)
-  (mp:semaphore-acquire semaphore :timeout timeout))
+  "Decrement SEMAPHORE, waiting at most TIMEOUT seconds for it to be
+positive; the new count (true) on success, NIL on timeout."
+  (and (mp:semaphore-acquire semaphore :timeout timeout)
+       (mp:semaphore-count semaphore)))
 
 (defun semaphore-count (semaphore) (mp:semaphore-count semaphore))
 
@@ -142,7 +150,7 @@
    "*SUPPORTS-THREADS-P*" "*DEFAULT-SPECIAL-BINDINGS*" "*STANDARD-IO-BINDINGS*"
    "CURRENT-THREAD" "THREADP" "THREAD-NAME" "THREAD-ALIVE-P" "DESTROY-THREAD"
    "INTERRUPT-THREAD" "ALL-THREADS" "THREAD-YIELD" "LOCK-P" "RECURSIVE-LOCK-P"
-   "RELEASE-LOCK" "RELEASE-RECURSIVE-LOCK" "CONDITION-NOTIFY" "CONDITION-BROADCAST"
+   "RELEASE-RECURSIVE-LOCK" "CONDITION-NOTIFY" "CONDITION-BROADCAST"
    "MAKE-SEMAPHORE" "SIGNAL-SEMAPHORE" "WAIT-ON-SEMAPHORE" "SEMAPHORE-P"
    "WITH-TIMEOUT" "TIMEOUT" "CONDITION-WAIT" "MAKE-CONDITION-VARIABLE")
   (:export
@@ -178,6 +186,11 @@ if it did not return normally."
         (error 'abnormal-exit))))
 
 (defun lockp (object) (mp:lockp object))
+
+(defun release-lock (lock)
+  "Release LOCK, held by this thread; return it."
+  (mp:process-unlock lock)
+  lock)
 
 (defun make-lock (&key name)
   (mp:make-lock :name (or name "Anonymous lock") :recursivep nil))

@@ -1,4 +1,4 @@
-//! The Lisp test suite: every `tests/lisp/{core,cl}/*.lisp` file runs
+//! The Lisp test suite: every `tests/lisp/{core,cl,mp}/*.lisp` file runs
 //! through the netlisp binary and its standard output must equal the
 //! `.out` file next to it, which `tests/regen-expected.sh` produces with
 //! `sbcl --script` from the same file.
@@ -14,7 +14,7 @@ use std::process::Command;
 fn lisp_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lisp");
     let mut files = Vec::new();
-    for dir in ["core", "cl"] {
+    for dir in ["core", "cl", "mp"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };

@@ -133,6 +133,20 @@ pub fn run_function(
 
 /// Kill `pv`: it unwinds (running UNWIND-PROTECT cleanups) at its next
 /// safe point or as soon as it wakes.
+/// The process's mailbox, made if it has none.
+fn ensure_mailbox(pv: &Value) -> Value {
+    let p = process(pv);
+    let current = p.mailbox.borrow().clone();
+    if current.is_nil() {
+        let name = format!("{} mailbox", p.name.borrow());
+        let m = crate::foreign::make(Mailbox::new(name));
+        *p.mailbox.borrow_mut() = m.clone();
+        m
+    } else {
+        current
+    }
+}
+
 pub fn kill(ctx: &mut Ctx, pv: &Value) -> R<Value> {
     let p = process(pv);
     if !p.alive() {
@@ -231,6 +245,7 @@ crate::defbuiltins! {
         let p = process(&pv);
         let s = match p.state.get() {
             State::Blocked => p.whostate.borrow().clone(),
+            _ if p.in_process_wait.get() => p.whostate.borrow().clone(),
             st => st.describe().to_string(),
         };
         Ok(crate::builtins::str_value(&s))
@@ -258,6 +273,21 @@ crate::defbuiltins! {
         let pv = proc_arg(ctx, &a[1])?;
         *process(&pv).mailbox.borrow_mut() = a[0].clone();
         Ok(a[0].clone())
+    }
+    /// The process's mailbox, made now if it has none.
+    fn ENSURE_PROCESS_MAILBOX "MP:ENSURE-PROCESS-MAILBOX" "(&optional process)" (ctx, a) {
+        let pv = proc_opt(ctx, a, 0)?;
+        Ok(ensure_mailbox(&pv))
+    }
+    /// Send OBJECT to PROCESS's mailbox (made if needed), for MAILBOX-READ
+    /// of (MP:PROCESS-MAILBOX) in that process.
+    fn PROCESS_SEND "MP:PROCESS-SEND" "(process object)" (ctx, a) {
+        let pv = proc_arg(ctx, &a[0])?;
+        let m = ensure_mailbox(&pv);
+        if let Some(m) = mailbox_of(&m) {
+            m.send(a[1].clone());
+        }
+        Ok(a[1].clone())
     }
     /// The process's property list.
     fn PROCESS_PLIST "MP:PROCESS-PLIST" "(process)" (ctx, a) {
@@ -323,6 +353,32 @@ crate::defbuiltins! {
         let pv = proc_arg(ctx, &a[0])?;
         let d = deadline(ctx, opt(a, 1))?;
         Ok(Value::bool(join(ctx, &pv, d)?))
+    }
+    /// Multiprocessing is always on in netlisp: start the processes in
+    /// MP:*INITIAL-PROCESSES* (lists of PROCESS-RUN-FUNCTION arguments) and
+    /// the one MAIN-PROCESS-ARGS describe, then wait until every other
+    /// process has finished, as LispWorks does; returns NIL.
+    fn INITIALIZE_MULTIPROCESSING "MP:INITIALIZE-MULTIPROCESSING" "(&rest main-process-args)" (ctx, a) {
+        let initial = crate::world::intern_exported("*INITIAL-PROCESSES*", &super::mp_package());
+        let mut specs = initial.value().list_to_vec();
+        if !a.is_empty() {
+            specs.push(list_from(a.to_vec()));
+        }
+        for spec in specs {
+            let args = spec.list_to_vec();
+            if args.len() < 3 {
+                let shown = crate::printer::prin1_string(&spec);
+                return Err(cond::simple_error(ctx, format!(
+                    "{shown} is not a list of MP:PROCESS-RUN-FUNCTION arguments")));
+            }
+            let name = name_arg(ctx, Some(&args[0]), "Anonymous")?;
+            run_function(ctx, name, &args[1], args[2].clone(), args[3..].to_vec())?;
+        }
+        let me = sched().current();
+        while let Some(other) = sched().live().into_iter().find(|p| !p.eq(&me)) {
+            join(ctx, &other, None)?;
+        }
+        Ok(Value::Nil)
     }
     /// Wait until FUNCTION applied to ARGUMENTS returns true.
     fn PROCESS_WAIT "MP:PROCESS-WAIT" "(wait-reason function &rest arguments)" (ctx, a) {

@@ -101,6 +101,9 @@ pub fn install() {
     let bg = intern_exported("*BACKGROUND-STANDARD-OUTPUT*", &mp);
     bg.set_flag(crate::symbol::SPECIAL);
     bg.set_value(w().s.standard_output.value());
+    let initial = intern_exported("*INITIAL-PROCESSES*", &mp);
+    initial.set_flag(crate::symbol::SPECIAL);
+    initial.set_value(Value::Nil);
 }
 
 /// Prepare the main context to run under the scheduler.

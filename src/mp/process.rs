@@ -86,6 +86,9 @@ pub struct Process {
     pub priority: Cell<i64>,
     /// What it is waiting for, while blocked.
     pub whostate: RefCell<String>,
+    /// Inside PROCESS-WAIT: the whostate holds even while the process is
+    /// briefly ready to re-test its predicate.
+    pub in_process_wait: Cell<bool>,
     /// The coroutine (None for the main process, and while it runs).
     pub coroutine: RefCell<Option<Coro>>,
     /// The coroutine's yielder, valid while the coroutine is alive.
@@ -119,6 +122,7 @@ impl Process {
             mailbox: RefCell::new(Value::Nil),
             priority: Cell::new(0),
             whostate: RefCell::new(String::new()),
+            in_process_wait: Cell::new(false),
             coroutine: RefCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             joiners: WaitQueue::default(),

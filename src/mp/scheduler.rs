@@ -817,7 +817,7 @@ pub fn process_wait(
     let s = sched();
     let p = s.current();
     let proc = process(&p);
-    loop {
+    let result = (|| loop {
         if crate::eval::apply(ctx, pred, args)?.truthy() {
             return Ok(true);
         }
@@ -826,13 +826,16 @@ pub fn process_wait(
             return Ok(false);
         }
         let t = proc.begin_wait(reason);
+        proc.in_process_wait.set(true);
         s.poll_waiters.add(&p, t);
         let until = now + POLL_INTERVAL;
         let wake_at = Some(deadline.map_or(until, |d| d.min(until)));
         let w = park(ctx, wake_at);
         s.poll_waiters.remove(&p);
         w?;
-    }
+    })();
+    proc.in_process_wait.set(false);
+    result
 }
 
 /// After the main script: run until every other process has finished.

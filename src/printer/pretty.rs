@@ -639,6 +639,14 @@ impl PrettyState {
                 None => 0,
             }
         };
+        if print == 0 && !literal {
+            // The separator before this break may already have left the
+            // buffer; a line never ends in blanks the printer added.
+            let kept = self.out.trim_end_matches(' ').len();
+            if !self.out[..kept].ends_with('\n') && kept > 0 {
+                self.out.truncate(kept);
+            }
+        }
         self.out.extend(self.buffer[..print].iter());
         let line_number = self.line_number + 1;
         if !self.readably && self.print_lines.is_some_and(|l| line_number >= l) {
