@@ -131,8 +131,6 @@ pub fn run_function(
     Ok(pv)
 }
 
-/// Kill `pv`: it unwinds (running UNWIND-PROTECT cleanups) at its next
-/// safe point or as soon as it wakes.
 /// The process's mailbox, made if it has none.
 fn ensure_mailbox(pv: &Value) -> Value {
     let p = process(pv);
@@ -147,6 +145,8 @@ fn ensure_mailbox(pv: &Value) -> Value {
     }
 }
 
+/// Kill `pv`: it unwinds (running UNWIND-PROTECT cleanups) at its next
+/// safe point or as soon as it wakes.
 pub fn kill(ctx: &mut Ctx, pv: &Value) -> R<Value> {
     let p = process(pv);
     if !p.alive() {
