@@ -4,7 +4,9 @@
     benches/run.py [--reps N] [--startup-runs N] [BENCH ...]
 
 Peers (each only if installed): SBCL compiling (its default), SBCL's
-interpreter (sb-eval), CLISP's interpreter, and CPython. Every benchmark
+interpreter (sb-eval), CLISP's interpreter, and CPython. The process
+benchmarks (processes.lisp, processes.py) compare netlisp's green processes
+with SBCL's and CPython's native threads. Every benchmark
 prints its own in-process time, so process start and file loading are not
 counted; startup is timed separately as the wall time of a whole process
 that prints 1. Runs are interleaved round-robin (the machine is noisy), and
@@ -24,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 NETLISP = os.path.join(ROOT, "target", "release", "netlisp")
 BENCHES = ["fib25", "fib30", "tak", "list", "hash", "str"]
+PROCESS_BENCHES = ["spawn", "pingpong", "sleepers"]
 LABELS = {
     "startup": "startup: print 1 (whole process)",
     "fib25": "fib(25)",
@@ -32,23 +35,35 @@ LABELS = {
     "list": "build + sum a 1e6 list",
     "hash": "1e6 hash inserts + lookups",
     "str": "100k format into a string",
+    "spawn": "create + join 10k processes, one at a time",
+    "pingpong": "100k round trips via semaphores (200k switches)",
+    "sleepers": "10k processes alive, each sleeps 0.1 s",
 }
 
 
 def implementations():
-    """(name, command prefix for a benchmark, command for startup)."""
+    """(name, {suite: command prefix}, command for startup); the suites are
+    "cpu" (bench.lisp) and "processes" (processes.lisp)."""
     lisp = os.path.join(HERE, "bench.lisp")
+    mp = os.path.join(HERE, "processes.lisp")
     p1 = os.path.join(HERE, "p1.lisp")
-    impls = [("netlisp", [NETLISP, lisp], [NETLISP, p1])]
+    impls = [("netlisp", {"cpu": [NETLISP, lisp], "processes": [NETLISP, mp]}, [NETLISP, p1])]
     if shutil.which("sbcl"):
-        impls.append(("sbcl", ["sbcl", "--script", lisp], ["sbcl", "--script", p1]))
-        impls.append(("sbcl-eval", ["sbcl", "--script", os.path.join(HERE, "sbcl-interp.lisp")], None))
+        impls.append(("sbcl", {"cpu": ["sbcl", "--script", lisp], "processes": ["sbcl", "--script", mp]},
+                      ["sbcl", "--script", p1]))
+        impls.append(("sbcl-eval", {"cpu": ["sbcl", "--script", os.path.join(HERE, "sbcl-interp.lisp")]}, None))
     if shutil.which("clisp"):
-        impls.append(("clisp", ["clisp", "-q", "-norc", lisp], ["clisp", "-q", "-norc", p1]))
+        impls.append(("clisp", {"cpu": ["clisp", "-q", "-norc", lisp]}, ["clisp", "-q", "-norc", p1]))
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
     if python:
-        impls.append(("python3", [python, os.path.join(HERE, "bench.py")], [python, "-c", "print(1)"]))
+        impls.append(("python3", {"cpu": [python, os.path.join(HERE, "bench.py")],
+                                  "processes": [python, os.path.join(HERE, "processes.py")]},
+                      [python, "-c", "print(1)"]))
     return impls
+
+
+def suite(bench):
+    return "processes" if bench in PROCESS_BENCHES else "cpu"
 
 
 def run_bench(cmd, bench):
@@ -68,7 +83,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=5, help="measured runs per cell (default 5)")
     ap.add_argument("--startup-runs", type=int, default=21, help="runs for the startup row (default 21)")
-    ap.add_argument("benches", nargs="*", default=["startup"] + BENCHES)
+    ap.add_argument("benches", nargs="*", default=["startup"] + BENCHES + PROCESS_BENCHES)
     args = ap.parse_args()
 
     if not os.path.exists(NETLISP):
@@ -89,10 +104,11 @@ def main():
                     if cmd:
                         times.setdefault((name, bench), []).append(run_startup(cmd))
             continue
-        for name, cmd, _ in impls:  # warm-up run, discarded
+        runners = [(name, cmds[suite(bench)]) for name, cmds, _ in impls if suite(bench) in cmds]
+        for name, cmd in runners:  # warm-up run, discarded
             run_bench(cmd, bench)
         for _ in range(args.reps):
-            for name, cmd, _ in impls:
+            for name, cmd in runners:
                 times.setdefault((name, bench), []).append(run_bench(cmd, bench))
         print(f"  {bench} done", file=sys.stderr)
 

@@ -23,7 +23,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -68,7 +68,8 @@ struct FdWait {
 pub struct Scheduler {
     main: Value,
     current: RefCell<Value>,
-    live: RefCell<Vec<Value>>,
+    /// Unfinished processes by id (creation order), main first.
+    live: RefCell<BTreeMap<u64, Value>>,
     ready: RefCell<VecDeque<Value>>,
     timers: RefCell<BinaryHeap<Reverse<(Instant, u64)>>>,
     timer_events: RefCell<HashMap<u64, TimerEvent>>,
@@ -142,7 +143,7 @@ impl Scheduler {
         }
         Scheduler {
             current: RefCell::new(main.clone()),
-            live: RefCell::new(vec![main.clone()]),
+            live: RefCell::new(BTreeMap::from([(0, main.clone())])),
             main,
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(BinaryHeap::new()),
@@ -176,7 +177,7 @@ impl Scheduler {
 
     /// Every process that has not finished, main first.
     pub fn live(&self) -> Vec<Value> {
-        self.live.borrow().clone()
+        self.live.borrow().values().cloned().collect()
     }
 
     /// Number of context switches so far (for benchmarks).
@@ -212,7 +213,7 @@ impl Scheduler {
             run_process(y, me, f, args, stack_limit);
         });
         *process(&pv).coroutine.borrow_mut() = Some(coro);
-        self.live.borrow_mut().push(pv.clone());
+        self.live.borrow_mut().insert(id, pv.clone());
         self.ready.borrow_mut().push_back(pv.clone());
         pv
     }
@@ -260,7 +261,7 @@ impl Scheduler {
             CoroutineResult::Return(()) => {
                 proc.state.set(State::Dead);
                 self.recycle_stack(coro.into_stack());
-                self.live.borrow_mut().retain(|x| !x.eq(&p));
+                self.live.borrow_mut().remove(&proc.id);
                 proc.joiners.wake_all();
             }
         }
