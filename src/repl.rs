@@ -343,6 +343,10 @@ impl ReplInput {
                         break;
                     }
                 }
+                // The REPL may already wait for another line: let it see
+                // the channel close.
+                drop(line_tx);
+                notifier.notify();
             })
             .map_err(|e| e.to_string())?;
         Ok(ReplInput {

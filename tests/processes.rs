@@ -356,3 +356,29 @@ fn timers_bindings_interrupts_timeouts_and_bt2() {
     assert_eq!(run.stdout, expected, "{}", run.stderr);
     assert_eq!(run.code, Some(0));
 }
+
+#[test]
+fn reading_standard_input_parks_only_the_reader() {
+    let path = temp_file("stdin-reader.lisp");
+    std::fs::write(
+        &path,
+        r#"(defvar *ticks* 0)
+           (mp:process-run-function "ticker" '() (lambda () (loop (incf *ticks*) (sleep 0.01))))
+           (format t "read ~S~%" (read-line))
+           (format t "ticker ran while the script waited: ~A~%" (> *ticks* 10))
+           (quit)"#,
+    )
+    .unwrap();
+    let mut cmd = netlisp();
+    cmd.arg(&path).stdin(Stdio::piped());
+    let run = run_bounded(cmd, "stdin-reader", Duration::from_secs(10), |child| {
+        std::thread::sleep(Duration::from_millis(300));
+        let stdin = child.stdin.as_mut().unwrap();
+        stdin.write_all(b"hello\n").unwrap();
+    });
+    assert_eq!(
+        run.stdout, "read \"hello\"\nticker ran while the script waited: T\n",
+        "{}",
+        run.stderr
+    );
+}

@@ -105,7 +105,27 @@ pub struct StdIo {
 
 impl ByteIo for StdIo {
     fn try_read(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
-        std::io::stdin().lock().read(buf).map(Some)
+        // Only read when input is there, so that a process reading a
+        // terminal or a pipe parks instead of stopping every process.
+        let mut p = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no waiting.
+        if unsafe { libc::poll(&mut p, 1, 0) } == 0 {
+            return Ok(None);
+        }
+        // SAFETY: reading into a valid, writable buffer of that length.
+        let n = unsafe { libc::read(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = std::io::Error::last_os_error();
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock => Ok(None),
+            _ => Err(e),
+        }
     }
     fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>> {
         // Straight to the descriptor: the stream has its own buffer, and
