@@ -382,3 +382,23 @@ fn reading_standard_input_parks_only_the_reader() {
         run.stderr
     );
 }
+
+#[test]
+fn the_processes_example_runs() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/processes.lisp");
+    let mut cmd = netlisp();
+    cmd.arg(&path).stdin(Stdio::null());
+    let run = run_bounded(cmd, "example", Duration::from_secs(20), |_| {});
+    assert!(
+        run.stdout
+            .ends_with("\n20 results; sum of squares 2870\nstill running: main\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.starts_with("Error in process \"faulty\":\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.code, Some(0));
+}

@@ -573,6 +573,8 @@ fn run_process(
 fn process_debugger() -> crate::ctx::Debugger {
     Rc::new(|ctx: &mut Ctx, cond: &Value| {
         let name = process(&sched().current()).name.borrow().clone();
+        // What the program printed so far comes before the report.
+        crate::stream::flush_standard(ctx);
         let text = crate::conditions::describe_unhandled(ctx, cond);
         let msg = format!("Error in process {:?}:\n{}", name, text);
         let err = crate::world::w().s.error_output.value();
