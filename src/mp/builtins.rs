@@ -190,17 +190,11 @@ pub fn join(ctx: &mut Ctx, pv: &Value, deadline: Option<Instant>) -> R<bool> {
         if !p.alive() {
             return Ok(true);
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(false);
-        }
-        let t = process(&me).begin_wait("Waiting for a process to finish");
-        p.joiners.add(&me, t);
-        let w = scheduler::park(ctx, deadline);
-        if !matches!(w, Ok(super::process::Wake::Signal)) {
-            p.joiners.remove(&me);
-        }
-        if w? == super::process::Wake::Timeout && p.alive() {
-            return Ok(false);
+        let w = p
+            .joiners
+            .wait(ctx, deadline, "Waiting for a process to finish")?;
+        if w == super::process::Wake::Timeout {
+            return Ok(!p.alive());
         }
     }
 }

@@ -207,6 +207,28 @@ impl WaitQueue {
         self.q.borrow_mut().retain(|(x, _)| !x.eq(p));
     }
 
+    /// Park the current process in this queue until it is woken, or the
+    /// deadline passes (`Wake::Timeout`, also returned at once if the
+    /// deadline has already passed).
+    pub fn wait(
+        &self,
+        ctx: &mut crate::ctx::Ctx,
+        deadline: Option<std::time::Instant>,
+        whostate: &str,
+    ) -> crate::ctx::R<Wake> {
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Ok(Wake::Timeout);
+        }
+        let me = super::scheduler::sched().current();
+        let t = process(&me).begin_wait(whostate);
+        self.add(&me, t);
+        let w = super::scheduler::park(ctx, deadline);
+        if !matches!(w, Ok(Wake::Signal)) {
+            self.remove(&me);
+        }
+        w
+    }
+
     /// Wake the first process still waiting; false if there is none.
     pub fn wake_one(&self) -> bool {
         loop {

@@ -95,16 +95,7 @@ impl Lock {
                 self.depth.set(self.depth.get() + 1);
                 return Ok(true);
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-            let t = process(&me).begin_wait(whostate);
-            self.waiters.add(&me, t);
-            let w = park(ctx, deadline);
-            if !matches!(w, Ok(Wake::Signal)) {
-                self.waiters.remove(&me);
-            }
-            if w? == Wake::Timeout {
+            if self.waiters.wait(ctx, deadline, whostate)? == Wake::Timeout {
                 return Ok(false);
             }
         }
@@ -235,7 +226,6 @@ impl Mailbox {
         whostate: &str,
         take: bool,
     ) -> R<Option<Value>> {
-        let me = sched().current();
         loop {
             let head = if take {
                 self.items.borrow_mut().pop_front()
@@ -249,16 +239,7 @@ impl Mailbox {
                 }
                 return Ok(Some(v));
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(None);
-            }
-            let t = process(&me).begin_wait(whostate);
-            self.readers.add(&me, t);
-            let w = park(ctx, deadline);
-            if !matches!(w, Ok(Wake::Signal)) {
-                self.readers.remove(&me);
-            }
-            if w? == Wake::Timeout {
+            if self.readers.wait(ctx, deadline, whostate)? == Wake::Timeout {
                 return Ok(None);
             }
         }
@@ -413,22 +394,12 @@ impl Semaphore {
         deadline: Option<Instant>,
         whostate: &str,
     ) -> R<bool> {
-        let me = sched().current();
         loop {
             if self.count.get() >= n {
                 self.count.set(self.count.get() - n);
                 return Ok(true);
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-            let t = process(&me).begin_wait(whostate);
-            self.waiters.add(&me, t);
-            let w = park(ctx, deadline);
-            if !matches!(w, Ok(Wake::Signal)) {
-                self.waiters.remove(&me);
-            }
-            if w? == Wake::Timeout {
+            if self.waiters.wait(ctx, deadline, whostate)? == Wake::Timeout {
                 return Ok(false);
             }
         }
