@@ -57,7 +57,7 @@ pub fn set_fdefinition(ctx: &mut Ctx, name: &Value, f: Value) -> R<()> {
             check_redefinition(ctx, &s, "function")?;
             s.clear_flag(sy::LOCKED);
             s.set_function(f);
-            Ok(())
+            super::trace::redefined(ctx, &s)
         }
     }
 }

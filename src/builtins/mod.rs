@@ -22,6 +22,7 @@ pub mod strings;
 pub mod structs;
 pub mod symbols;
 pub mod system;
+pub mod trace;
 pub mod types;
 
 use crate::array::Array;
@@ -57,6 +58,7 @@ pub fn tables() -> Vec<&'static [&'static Builtin]> {
         clos::BUILTINS,
         files::BUILTINS,
         system::BUILTINS,
+        trace::BUILTINS,
         types::BUILTINS,
         loop_macro::BUILTINS,
         crate::mp::builtins::BUILTINS,
