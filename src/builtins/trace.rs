@@ -173,7 +173,7 @@ crate::defbuiltins! {
         };
         let vals = ctx.take_values(v);
         let shown: Vec<String> = vals.iter().map(crate::printer::prin1_string).collect();
-        trace_line(ctx, depth, &format!("{name} returned {}", shown.join(" ")).trim_end().to_string())?;
+        trace_line(ctx, depth, format!("{name} returned {}", shown.join(" ")).trim_end())?;
         Ok(ctx.set_values(vals))
     }
 }
