@@ -98,10 +98,39 @@ fn eval_values(ctx: &mut Ctx, fr: &Frame, node: &Node) -> R<Vec<Value>> {
     Ok(ctx.take_values(v))
 }
 
+/// A call of a builtin known at compile time. Up to three arguments are
+/// passed in a local array, which spares building and dropping an
+/// argument vector on the most common calls.
+#[inline(never)]
+fn call_builtin_node(ctx: &mut Ctx, fr: &Frame, c: &CallBuiltin) -> R {
+    match &*c.args {
+        [] => call_builtin(ctx, c.b, &[], c.loc),
+        [a] => {
+            let a = [a.operand(ctx, fr)?];
+            call_builtin(ctx, c.b, &a, c.loc)
+        }
+        [a, b] => {
+            let a = a.operand(ctx, fr)?;
+            let ab = [a, b.operand(ctx, fr)?];
+            call_builtin(ctx, c.b, &ab, c.loc)
+        }
+        [a, b, d] => {
+            let a = a.operand(ctx, fr)?;
+            let b = b.operand(ctx, fr)?;
+            let abd = [a, b, d.operand(ctx, fr)?];
+            call_builtin(ctx, c.b, &abd, c.loc)
+        }
+        args => {
+            let args = eval_args(ctx, fr, args)?;
+            call_builtin(ctx, c.b, &args, c.loc)
+        }
+    }
+}
+
 fn eval_args(ctx: &mut Ctx, fr: &Frame, args: &[Node]) -> R<Args> {
     let mut out = Args::new();
     for a in args {
-        out.push(a.eval(ctx, fr)?);
+        out.push(a.operand(ctx, fr)?);
     }
     Ok(out)
 }
@@ -283,10 +312,7 @@ impl Node {
             }
             Node::Let(l) => eval_let(ctx, fr, l),
             Node::Call(c) => call_global(ctx, fr, c),
-            Node::CallBuiltin(c) => {
-                let args = eval_args(ctx, fr, &c.args)?;
-                call_builtin(ctx, c.b, &args, c.loc)
-            }
+            Node::CallBuiltin(c) => call_builtin_node(ctx, fr, c),
             Node::Funcall(c) => {
                 let f = c.f.eval(ctx, fr)?;
                 call_value(ctx, fr, &f, &c.args, c.loc)
@@ -482,6 +508,11 @@ fn op1(ctx: &mut Ctx, op: Op1, v: Value) -> R {
         },
         Op1::Not => Ok(Value::bool(v.is_nil())),
         Op1::Consp => Ok(Value::bool(v.is_cons())),
+        Op1::Endp => match v {
+            Value::Cons(_) => Ok(Value::Nil),
+            Value::Nil => Ok(Value::t()),
+            other => Err(conditions::type_error(ctx, other, "LIST")),
+        },
         Op1::Inc => match v {
             Value::Fixnum(n) => Ok(Value::int(n + 1)),
             other => number::add(ctx, &other, &Value::Fixnum(1)),
@@ -633,6 +664,14 @@ fn eval_block(ctx: &mut Ctx, fr: &Frame, b: &Block) -> R {
     }
 }
 
+/// What one TAGBODY statement did.
+enum Step {
+    /// A GO to the statement with this label index of the same tagbody.
+    Jump(usize),
+    /// It ran (a GO from deeper inside comes back as an exit).
+    Ran(R),
+}
+
 fn eval_tagbody(ctx: &mut Ctx, fr: &Frame, t: &Tagbody) -> R {
     let mark = Mark::of(ctx);
     let dyn_id = match &t.dynamic {
@@ -649,7 +688,38 @@ fn eval_tagbody(ctx: &mut Ctx, fr: &Frame, t: &Tagbody) -> R {
         if pc >= t.stmts.len() {
             break Ok(Value::Nil);
         }
-        match t.stmts[pc].eval(ctx, fr) {
+        // A GO to this tagbody straight from one of its statements (or
+        // from the IF of `(if test (go tag))`) jumps without unwinding.
+        let stmt = &t.stmts[pc];
+        let local_go = |n: &Node| match n {
+            Node::Go(g) if matches!(g.target, Target::Static(id) if id == t.id) => Some(g.label),
+            _ => None,
+        };
+        let r = match stmt {
+            Node::If(b) => match local_go(&b.1) {
+                Some(label) => match b.0.eval_test(ctx, fr) {
+                    Ok(true) => Step::Jump(label),
+                    Ok(false) => Step::Ran(b.2.eval(ctx, fr)),
+                    Err(e) => Step::Ran(Err(e)),
+                },
+                None => Step::Ran(stmt.eval(ctx, fr)),
+            },
+            _ => match local_go(stmt) {
+                Some(label) => Step::Jump(label),
+                None => Step::Ran(stmt.eval(ctx, fr)),
+            },
+        };
+        let r = match r {
+            Step::Jump(label) => {
+                pc = t.labels[label];
+                if let Err(e) = ctx.tick() {
+                    break Err(e);
+                }
+                continue;
+            }
+            Step::Ran(r) => r,
+        };
+        match r {
             Ok(_) => pc += 1,
             Err(e) if e.is_to(t.id) || dyn_id.is_some_and(|d| e.is_to(d)) => {
                 mark.restore(ctx);

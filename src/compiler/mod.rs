@@ -553,6 +553,7 @@ impl<'c> Compiler<'c> {
             ("CDR", 1) | ("REST", 1) => Some(Op1::Cdr),
             ("NOT", 1) | ("NULL", 1) => Some(Op1::Not),
             ("CONSP", 1) => Some(Op1::Consp),
+            ("ENDP", 1) => Some(Op1::Endp),
             ("1+", 1) => Some(Op1::Inc),
             ("1-", 1) => Some(Op1::Dec),
             ("ZEROP", 1) => Some(Op1::Zerop),

@@ -365,6 +365,8 @@ pub enum Op1 {
     Not,
     /// CONSP
     Consp,
+    /// ENDP (NIL for a cons, T for NIL, a type error otherwise)
+    Endp,
     /// 1+
     Inc,
     /// 1-

@@ -581,6 +581,16 @@ fn comp_tagbody(c: &mut Compiler, form: &Value) -> R<Node> {
             ));
         }
     }
+    if tags.is_empty() {
+        // Nothing can GO here: just the statements, then NIL (DOTIMES and
+        // DOLIST wrap every body in such a TAGBODY).
+        let mut stmts = items
+            .iter()
+            .map(|it| c.comp(it))
+            .collect::<R<Vec<Node>>>()?;
+        stmts.push(Node::Const(Value::Nil));
+        return Ok(Node::Progn(stmts.into_boxed_slice()));
+    }
     let id = w().next_id();
     let var = c.new_var();
     let level = c.level();
