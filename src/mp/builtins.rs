@@ -3,10 +3,8 @@
 
 use super::process::{process, State};
 use super::scheduler::{self, sched};
-use super::sync::{
-    condvar_of, lock_of, mailbox_of, semaphore_of, CondVar, Lock, Mailbox, Semaphore,
-};
-use super::timer::{self, timer_of, Timer};
+use super::sync::{lock_of, mailbox_of, CondVar, Lock, Mailbox, Semaphore};
+use super::timer::{self, Timer};
 use crate::builtins::macros::{cl, gensym, l, lt, need, progn};
 use crate::builtins::{opt, opt_nil, string_designator};
 use crate::conditions as cond;
@@ -62,39 +60,32 @@ fn whostate(ctx: &mut Ctx, v: Option<&Value>, default: &str) -> R<String> {
     name_arg(ctx, v, default)
 }
 
-fn lock_arg<'a>(ctx: &mut Ctx, v: &'a Value) -> R<&'a Lock> {
-    match lock_of(v) {
-        Some(l) => Ok(l),
-        None => Err(cond::type_error(ctx, v.clone(), "MP:LOCK")),
+/// An MP object of type `T` as an argument, or a type error naming `ty`.
+fn mp_arg<'a, T: crate::foreign::ForeignObj>(ctx: &mut Ctx, v: &'a Value, ty: &str) -> R<&'a T> {
+    match crate::foreign::get::<T>(v) {
+        Some(x) => Ok(x),
+        None => Err(cond::type_error(ctx, v.clone(), ty)),
     }
+}
+
+fn lock_arg<'a>(ctx: &mut Ctx, v: &'a Value) -> R<&'a Lock> {
+    mp_arg(ctx, v, "MP:LOCK")
 }
 
 fn mailbox_arg<'a>(ctx: &mut Ctx, v: &'a Value) -> R<&'a Mailbox> {
-    match mailbox_of(v) {
-        Some(m) => Ok(m),
-        None => Err(cond::type_error(ctx, v.clone(), "MP:MAILBOX")),
-    }
+    mp_arg(ctx, v, "MP:MAILBOX")
 }
 
 fn condvar_arg<'a>(ctx: &mut Ctx, v: &'a Value) -> R<&'a CondVar> {
-    match condvar_of(v) {
-        Some(c) => Ok(c),
-        None => Err(cond::type_error(ctx, v.clone(), "MP:CONDITION-VARIABLE")),
-    }
+    mp_arg(ctx, v, "MP:CONDITION-VARIABLE")
 }
 
 fn semaphore_arg<'a>(ctx: &mut Ctx, v: &'a Value) -> R<&'a Semaphore> {
-    match semaphore_of(v) {
-        Some(s) => Ok(s),
-        None => Err(cond::type_error(ctx, v.clone(), "MP:SEMAPHORE")),
-    }
+    mp_arg(ctx, v, "MP:SEMAPHORE")
 }
 
 fn timer_arg<'a>(ctx: &mut Ctx, v: &'a Value) -> R<&'a Timer> {
-    match timer_of(v) {
-        Some(t) => Ok(t),
-        None => Err(cond::type_error(ctx, v.clone(), "MP:TIMER")),
-    }
+    mp_arg(ctx, v, "MP:TIMER")
 }
 
 /// Start a process (shared by PROCESS-RUN-FUNCTION and BT:MAKE-THREAD).

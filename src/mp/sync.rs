@@ -344,11 +344,6 @@ impl CondVar {
     }
 }
 
-/// The condition variable inside a value.
-pub fn condvar_of(v: &Value) -> Option<&CondVar> {
-    crate::foreign::get::<CondVar>(v)
-}
-
 // ---------------------------------------------------------------------
 // Semaphores
 
@@ -415,9 +410,4 @@ impl Semaphore {
     pub fn count(&self) -> i64 {
         self.count.get()
     }
-}
-
-/// The semaphore inside a value.
-pub fn semaphore_of(v: &Value) -> Option<&Semaphore> {
-    crate::foreign::get::<Semaphore>(v)
 }
