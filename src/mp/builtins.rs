@@ -443,6 +443,12 @@ crate::defbuiltins! {
         let r = crate::eval::apply(ctx, &a[0], &[]);
         let proc = process(&p);
         proc.no_preempt.set(proc.no_preempt.get() - 1);
+        // Interrupts that arrived inside run as the region ends.
+        if r.is_ok() && proc.no_preempt.get() == 0 && proc.has_interrupts() {
+            let vals = ctx.take_values(r?);
+            scheduler::deliver_interrupts(ctx, proc)?;
+            return Ok(ctx.set_values(vals));
+        }
         r
     }
     /// Number of process switches so far.

@@ -616,7 +616,9 @@ pub fn park(ctx: &mut Ctx, deadline: Option<Instant>) -> R<Wake> {
     let s = sched();
     let p = s.current();
     let proc = process(&p);
-    if proc.has_interrupts() {
+    // Pending interrupts run now, unless the process blocks them (then it
+    // parks like any other, and they run when it leaves that region).
+    if proc.has_interrupts() && proc.no_preempt.get() == 0 {
         deliver_interrupts(ctx, proc)?;
         return Ok(Wake::Interrupt);
     }
@@ -668,8 +670,9 @@ fn switch_out(ctx: &mut Ctx, p: &Value, req: Request) -> R<()> {
     Ok(())
 }
 
-/// Run pending interrupts of the current process; a kill request unwinds.
-fn deliver_interrupts(ctx: &mut Ctx, proc: &Process) -> R<()> {
+/// Run pending interrupts of the current process; a kill request unwinds
+/// (nothing happens while the process blocks interrupts).
+pub fn deliver_interrupts(ctx: &mut Ctx, proc: &Process) -> R<()> {
     if proc.no_preempt.get() > 0 {
         return Ok(());
     }

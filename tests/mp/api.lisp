@@ -114,3 +114,27 @@
          (mapc #'bt2:join-thread threads)
          woken))
 (check "semaphore-count" (let ((s (bt:make-semaphore :count 3))) (bt:wait-on-semaphore s) (bt:semaphore-count s)))
+
+;;; without-interrupts: an interrupt or a kill that arrives while the
+;;; process waits inside it takes effect when the region ends.
+(let* ((log '())
+       (p (mp:process-run-function "shielded" '()
+            (lambda ()
+              (mp:without-interrupts
+                (push :start log)
+                (mp:mailbox-read (mp:make-mailbox) "never" 0.05)
+                (push :end log))
+              (push :after log)))))
+  (sleep 0.01)
+  (mp:process-interrupt p (lambda () (push :interrupt log)))
+  (mp:process-join p :timeout 5)
+  (check "interrupt waits for without-interrupts" (reverse log)))
+(let* ((log '())
+       (p (mp:process-run-function "shielded-kill" '()
+            (lambda ()
+              (mp:without-interrupts (sleep 0.05) (push :finished-region log))
+              (sleep 10)
+              (push :never log)))))
+  (sleep 0.01)
+  (mp:process-kill p)
+  (check "kill waits for without-interrupts" (list (mp:process-join p :timeout 5) log)))
