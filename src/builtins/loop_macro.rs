@@ -35,7 +35,8 @@ fn kw(v: &Value, names: &[&str]) -> bool {
     }
 }
 
-const CLAUSE_WORDS: &[&str] = &[
+/// The words that start a LOOP clause.
+pub const CLAUSE_WORDS: &[&str] = &[
     "FOR",
     "AS",
     "WITH",

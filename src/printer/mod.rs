@@ -1128,7 +1128,7 @@ impl<'a> Printer<'a> {
                         loop {
                             let thing = p.pop(c, n)?;
                             if let Value::Symbol(s) = &thing {
-                                if LOOP_CLAUSES.contains(&s.name()) {
+                                if starts_loop_line(s.name()) {
                                     p.nl(NewlineKind::Mandatory);
                                 }
                             }
@@ -1429,39 +1429,12 @@ fn is_unquote_form(v: &Value) -> bool {
         && matches!(c.cdr(), Value::Cons(d) if d.cdr().is_nil())
 }
 
-const LOOP_CLAUSES: &[&str] = &[
-    "AND",
-    "WITH",
-    "FOR",
-    "INITIALLY",
-    "FINALLY",
-    "DO",
-    "DOING",
-    "COLLECT",
-    "COLLECTING",
-    "APPEND",
-    "APPENDING",
-    "NCONC",
-    "NCONCING",
-    "COUNT",
-    "COUNTING",
-    "SUM",
-    "SUMMING",
-    "MAXIMIZE",
-    "MAXIMIZING",
-    "MINIMIZE",
-    "MINIMIZING",
-    "IF",
-    "WHEN",
-    "UNLESS",
-    "END",
-    "WHILE",
-    "UNTIL",
-    "REPEAT",
-    "ALWAYS",
-    "NEVER",
-    "THEREIS",
-];
+/// LOOP keywords that start a new line when a LOOP form is pretty-printed
+/// (SBCL's set: the clause words, less those that continue a clause).
+fn starts_loop_line(name: &str) -> bool {
+    crate::builtins::loop_macro::CLAUSE_WORDS.contains(&name)
+        && !matches!(name, "AS" | "RETURN" | "ELSE" | "NAMED")
+}
 
 fn style_for(head: &Value) -> Style {
     let Value::Symbol(s) = head else {
