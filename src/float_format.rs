@@ -399,13 +399,27 @@ pub fn format_fixed(x: Flonum, p: &FloatParams) -> String {
         }
     }
     let k = p.k.unwrap_or(0);
-    let (s, mut lpoint, mut tpoint, _) =
-        flonum_to_string(x.with(x.value.abs()), spaceleft, p.d, k, 0);
+    let (s, lpoint, mut tpoint, _) = flonum_to_string(x.with(x.value.abs()), spaceleft, p.d, k, 0);
     if p.d == Some(0) {
         tpoint = false;
     }
+    lay_out(p, spaceleft, neg, &s, lpoint, tpoint).unwrap_or_else(|overflow| overflow)
+}
+
+/// The common tail of ~F and ~E: padding, sign, and the digits with their
+/// optional leading and trailing zero, fitted into the field width. Err
+/// holds the overflow fill when the field is too narrow and an overflow
+/// character was given.
+fn lay_out(
+    p: &FloatParams,
+    mut spaceleft: Option<i64>,
+    neg: bool,
+    digits: &str,
+    mut lpoint: bool,
+    tpoint: bool,
+) -> Result<String, String> {
     if let Some(w) = spaceleft.as_mut() {
-        *w -= s.chars().count() as i64;
+        *w -= digits.chars().count() as i64;
         if lpoint {
             if *w > 0 || tpoint {
                 *w -= 1;
@@ -417,12 +431,12 @@ pub fn format_fixed(x: Flonum, p: &FloatParams) -> String {
             *w -= 1;
         }
     }
-    let mut out = String::new();
     if let (Some(w), Some(ovf), Some(left)) = (p.w, p.ovf, spaceleft) {
         if left < 0 {
-            return std::iter::repeat_n(ovf, w as usize).collect();
+            return Err(std::iter::repeat_n(ovf, w as usize).collect());
         }
     }
+    let mut out = String::new();
     if let Some(left) = spaceleft {
         out.extend(std::iter::repeat_n(p.pad, left.max(0) as usize));
     }
@@ -434,11 +448,11 @@ pub fn format_fixed(x: Flonum, p: &FloatParams) -> String {
     if lpoint {
         out.push('0');
     }
-    out.push_str(&s);
+    out.push_str(digits);
     if tpoint {
         out.push('0');
     }
-    out
+    Ok(out)
 }
 
 /// ~E.
@@ -456,7 +470,7 @@ pub fn format_exp(x: Flonum, p: &FloatParams) -> String {
         Some(e) => (estr.len() as i64).max(e),
         None => estr.len() as i64,
     };
-    let mut spaceleft = p.w.map(|w| w - 2 - elen - if p.at || neg { 1 } else { 0 });
+    let spaceleft = p.w.map(|w| w - 2 - elen - if p.at || neg { 1 } else { 0 });
     if let (Some(w), Some(ovf), Some(e)) = (p.w, p.ovf, p.e) {
         if elen > e {
             return std::iter::repeat_n(ovf, w as usize).collect();
@@ -464,44 +478,14 @@ pub fn format_exp(x: Flonum, p: &FloatParams) -> String {
     }
     let fdig = p.d.map(|d| if k > 0 { d - k + 1 } else { d });
     let fmin = if k < 0 { 1 } else { 0 };
-    let (fstr, mut lpoint, mut tpoint, _) = flonum_to_string(num, spaceleft, fdig, k, fmin);
+    let (fstr, lpoint, mut tpoint, _) = flonum_to_string(num, spaceleft, fdig, k, fmin);
     if p.d == Some(0) {
         tpoint = false;
     }
-    if let Some(w) = spaceleft.as_mut() {
-        *w -= fstr.chars().count() as i64;
-        if lpoint {
-            if *w > 0 || tpoint {
-                *w -= 1;
-            } else {
-                lpoint = false;
-            }
-        }
-        if tpoint {
-            *w -= 1;
-        }
-    }
-    if let (Some(w), Some(ovf), Some(left)) = (p.w, p.ovf, spaceleft) {
-        if left < 0 {
-            return std::iter::repeat_n(ovf, w as usize).collect();
-        }
-    }
-    let mut out = String::new();
-    if let Some(left) = spaceleft {
-        out.extend(std::iter::repeat_n(p.pad, left.max(0) as usize));
-    }
-    if neg {
-        out.push('-');
-    } else if p.at {
-        out.push('+');
-    }
-    if lpoint {
-        out.push('0');
-    }
-    out.push_str(&fstr);
-    if tpoint {
-        out.push('0');
-    }
+    let mut out = match lay_out(p, spaceleft, neg, &fstr, lpoint, tpoint) {
+        Ok(out) => out,
+        Err(overflow) => return overflow,
+    };
     out.push(p.marker.unwrap_or(if x.single { 'e' } else { 'd' }));
     out.push(if expt < 0 { '-' } else { '+' });
     if let Some(e) = p.e {
