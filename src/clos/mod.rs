@@ -624,7 +624,12 @@ pub fn slot_value_raw(inst: &Gc<Instance>, name: &Value) -> Option<Value> {
     let class = inst.class();
     let slots = class.slots.borrow();
     let s = slots.iter().find(|s| s.name.eq(name))?;
-    Some(match &s.alloc {
+    Some(slot_contents(inst, s))
+}
+
+/// What slot `s` of `inst` holds (Unbound if unbound).
+fn slot_contents(inst: &Gc<Instance>, s: &SlotDef) -> Value {
+    match &s.alloc {
         SlotAlloc::Instance(i) => inst
             .slots
             .borrow()
@@ -632,7 +637,7 @@ pub fn slot_value_raw(inst: &Gc<Instance>, name: &Value) -> Option<Value> {
             .cloned()
             .unwrap_or(Value::Unbound),
         SlotAlloc::Class(c) => c.get(),
-    })
+    }
 }
 
 /// Write a slot by name. Returns false if there is no such slot.
@@ -689,15 +694,7 @@ pub fn shared_initialize_default(
     let class = inst.class();
     let slots = class.slots.borrow().clone();
     for s in slots.iter() {
-        let current = match &s.alloc {
-            SlotAlloc::Instance(i) => inst
-                .slots
-                .borrow()
-                .get(*i)
-                .cloned()
-                .unwrap_or(Value::Unbound),
-            SlotAlloc::Class(c) => c.get(),
-        };
+        let current = slot_contents(inst, s);
         let v = match initarg_value(initargs, &s.initargs) {
             Some(v) => Some(v),
             None => {
