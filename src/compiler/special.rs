@@ -355,24 +355,26 @@ fn check_local_function_name(c: &mut Compiler, name: &Value, form: &Value) -> R<
     Ok(())
 }
 
+/// One definition `(name lambda-list . body)` of FLET or LABELS (`op`).
+fn comp_local_function(c: &mut Compiler, d: &Value, form: &Value, op: &str) -> R<Rc<Lambda>> {
+    let name = d.first();
+    check_local_function_name(c, &name, form)?;
+    let shown = c.display_name(Value::Symbol(intern_exported(op, &w().cl)), name.clone());
+    c.comp_lambda(
+        shown,
+        &d.second(),
+        &d.rest().rest(),
+        Some(block_name_of(&name)),
+        false,
+    )
+}
+
 fn comp_flet(c: &mut Compiler, form: &Value) -> R<Node> {
     let defs = form.second();
     let mut funs = Vec::new();
     for d in defs.iter() {
-        let name = d.first();
-        check_local_function_name(c, &name, form)?;
-        let shown = c.display_name(
-            Value::Symbol(intern_exported("FLET", &w().cl)),
-            name.clone(),
-        );
-        let lam = c.comp_lambda(
-            shown,
-            &d.second(),
-            &d.rest().rest(),
-            Some(block_name_of(&name)),
-            false,
-        )?;
-        funs.push((name, lam));
+        let lam = comp_local_function(c, &d, form, "FLET")?;
+        funs.push((d.first(), lam));
     }
     let (_, decls, body) = parse_body(c.ctx, &form.rest().rest(), false)?;
     let mark = c.scope_mark();
@@ -410,19 +412,7 @@ fn comp_labels(c: &mut Compiler, form: &Value) -> R<Node> {
     }
     let mut sets = Vec::new();
     for (d, var) in defs.iter().zip(&vars) {
-        let name = d.first();
-        check_local_function_name(c, &name, form)?;
-        let shown = c.display_name(
-            Value::Symbol(intern_exported("LABELS", &w().cl)),
-            name.clone(),
-        );
-        let lam = c.comp_lambda(
-            shown,
-            &d.second(),
-            &d.rest().rest(),
-            Some(block_name_of(&name)),
-            false,
-        )?;
+        let lam = comp_local_function(c, d, form, "LABELS")?;
         let _ = c.ref_var(*var);
         sets.push(Node::SetLex(*var, Box::new(Node::Closure(lam))));
     }
