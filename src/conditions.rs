@@ -817,6 +817,12 @@ pub fn simple_error(ctx: &mut Ctx, msg: String) -> Exit {
     error(ctx, c)
 }
 
+/// Signal a SIMPLE-WARNING with a message (see [`warn`]).
+pub fn simple_warning(ctx: &mut Ctx, msg: String) -> R<()> {
+    let c = simple("SIMPLE-WARNING", msg, &[]);
+    warn(ctx, c)
+}
+
 /// A PROGRAM-ERROR with a message.
 pub fn program_error(ctx: &mut Ctx, msg: String) -> Exit {
     let c = simple("SIMPLE-PROGRAM-ERROR", msg, &[]);

@@ -153,11 +153,7 @@ impl Node {
     #[inline(always)]
     fn peek_fixnum(&self, ctx: &Ctx, fr: &Frame) -> Option<i64> {
         match self {
-            Node::Const(Value::Fixnum(n)) => Some(*n),
-            Node::Slot(i) => match ctx.stack[fr.base + *i as usize] {
-                Value::Fixnum(n) => Some(n),
-                _ => None,
-            },
+            Node::Const(_) | Node::Slot(_) => self.peek_leaf_fixnum(ctx, fr),
             Node::Op1(op @ (Op1::Inc | Op1::Dec), a) => {
                 let n = a.peek_leaf_fixnum(ctx, fr)?;
                 fixnum_in_range(if *op == Op1::Inc { n + 1 } else { n - 1 })

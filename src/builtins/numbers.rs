@@ -954,17 +954,12 @@ pub fn install_constants() {
         Value::Fixnum(crate::value::MOST_POSITIVE_FIXNUM),
     );
     def("INTERNAL-TIME-UNITS-PER-SECOND", Value::Fixnum(1000000));
-    let lambda_keywords = [
-        "&ALLOW-OTHER-KEYS",
-        "&AUX",
-        "&BODY",
-        "&ENVIRONMENT",
-        "&KEY",
-        "&OPTIONAL",
-        "&REST",
-        "&WHOLE",
-    ]
-    .map(|n| Value::Symbol(crate::world::intern_exported(n, &crate::world::w().cl)));
+    // The standard's &-names are exactly the lambda-list keywords.
+    let lambda_keywords: Vec<Value> = crate::cl_symbols::CL_SYMBOLS
+        .iter()
+        .filter(|n| n.starts_with('&'))
+        .map(|n| Value::Symbol(crate::world::intern_exported(n, &crate::world::w().cl)))
+        .collect();
     def(
         "LAMBDA-LIST-KEYWORDS",
         crate::value::list_from(lambda_keywords),

@@ -75,13 +75,16 @@ pub fn redefined(ctx: &mut Ctx, name: &Gc<Symbol>) -> R<()> {
 }
 
 fn trace_one(ctx: &mut Ctx, name: &Value) -> R<bool> {
+    let shown = crate::printer::prin1_string(name);
     let Value::Symbol(sym) = name else {
-        return warn(ctx, "~S is not a function name; not tracing it.", name).map(|_| false);
+        let msg = format!("{shown} is not a function name; not tracing it.");
+        return crate::conditions::simple_warning(ctx, msg).map(|_| false);
     };
     untrace_one(sym);
     let special = sym.has(crate::symbol::SPECIAL_OPERATOR);
     if !sym.is_fbound() || sym.is_macro() || special {
-        return warn(ctx, "~S is not a defined function; not tracing it.", name).map(|_| false);
+        let msg = format!("{shown} is not a defined function; not tracing it.");
+        return crate::conditions::simple_warning(ctx, msg).map(|_| false);
     }
     let original = sym.function();
     // (lambda (&rest args) (%traced-call 'name 'original args))
@@ -106,12 +109,6 @@ fn trace_one(ctx: &mut Ctx, name: &Value) -> R<bool> {
         })
     });
     Ok(true)
-}
-
-fn warn(ctx: &mut Ctx, control: &str, arg: &Value) -> R<()> {
-    let warn = Value::Symbol(intern_exported("WARN", &w().cl));
-    apply(ctx, &warn, &[super::str_value(control), arg.clone()])?;
-    Ok(())
 }
 
 fn trace_line(ctx: &mut Ctx, depth: i64, text: &str) -> R<()> {

@@ -97,6 +97,19 @@ impl ByteIo for FileIo {
     }
 }
 
+/// The outcome of a read(2) or write(2) that returned `n`: the byte count,
+/// None if it would block, or the error.
+fn transferred(n: isize) -> std::io::Result<Option<usize>> {
+    if n >= 0 {
+        return Ok(Some(n as usize));
+    }
+    let e = std::io::Error::last_os_error();
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock => Ok(None),
+        _ => Err(e),
+    }
+}
+
 /// The process's standard input, output or error.
 pub struct StdIo {
     /// 0, 1 or 2.
@@ -118,28 +131,16 @@ impl ByteIo for StdIo {
         }
         // SAFETY: reading into a valid, writable buffer of that length.
         let n = unsafe { libc::read(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-        if n >= 0 {
-            return Ok(Some(n as usize));
-        }
-        let e = std::io::Error::last_os_error();
-        match e.kind() {
-            std::io::ErrorKind::WouldBlock => Ok(None),
-            _ => Err(e),
-        }
+        transferred(n)
     }
     fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>> {
         // Straight to the descriptor: the stream has its own buffer, and
         // Rust's line-buffered stdout would reorder output and errors.
         let n = unsafe { libc::write(self.fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
-        if n >= 0 {
-            return Ok(Some(n as usize));
-        }
-        let e = std::io::Error::last_os_error();
-        match e.kind() {
+        match transferred(n) {
             // A closed pipe on stdout: drop the output quietly.
-            std::io::ErrorKind::BrokenPipe => Ok(Some(buf.len())),
-            std::io::ErrorKind::WouldBlock => Ok(None),
-            _ => Err(e),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Some(buf.len())),
+            r => r,
         }
     }
     fn fd(&self) -> Option<RawFd> {
