@@ -298,27 +298,42 @@ pub fn install() {
             &wd.cl
         };
         let sym = intern_exported(d.name, pkg);
-        let class = Gc::new(Class::new(Value::Symbol(sym.clone()), ClassKind::Condition));
         let supers: Vec<Gc<Class>> = d.supers.iter().map(|s| condition_class(s)).collect();
-        for s in &supers {
-            s.direct_subs.borrow_mut().push(class.clone());
-        }
-        *class.direct_supers.borrow_mut() = supers;
-        let slots: Vec<SlotDef> = d
+        let slots: Vec<(Value, Value)> = d
             .slots
             .iter()
-            .map(|(n, ia)| {
-                let mut s = SlotDef::new(Value::Symbol(intern_exported(n, &wd.sys)));
-                s.initargs.push(keyword(ia));
-                s
-            })
+            .map(|(n, ia)| (Value::Symbol(intern_exported(n, &wd.sys)), keyword(ia)))
             .collect();
-        *class.direct_slots.borrow_mut() = slots;
-        clos::finalize(&class).expect("condition hierarchy is consistent");
-        clos::set_find_class(&sym, Some(class));
+        define_class(&sym, supers, &slots);
     }
     // CONDITION itself has no slots but must be finalized.
     let _ = clos::finalize(&clos::cl_class("CONDITION"));
+}
+
+/// Define condition class `sym` below `supers`, with slots given as
+/// (slot name, initarg keyword).
+pub fn define_class(
+    sym: &Gc<crate::symbol::Symbol>,
+    supers: Vec<Gc<Class>>,
+    slots: &[(Value, Value)],
+) -> Gc<Class> {
+    let class = Gc::new(Class::new(Value::Symbol(sym.clone()), ClassKind::Condition));
+    for s in &supers {
+        s.direct_subs.borrow_mut().push(class.clone());
+    }
+    *class.direct_supers.borrow_mut() = supers;
+    let slots: Vec<SlotDef> = slots
+        .iter()
+        .map(|(n, ia)| {
+            let mut s = SlotDef::new(n.clone());
+            s.initargs.push(ia.clone());
+            s
+        })
+        .collect();
+    *class.direct_slots.borrow_mut() = slots;
+    clos::finalize(&class).expect("condition hierarchy is consistent");
+    clos::set_find_class(sym, Some(class.clone()));
+    class
 }
 
 /// Make a condition instance of `class` with initargs (keyword, value).
@@ -795,7 +810,8 @@ pub fn with_restarts(
 // ---------------------------------------------------------------------
 // Constructors for runtime errors
 
-fn escape_tildes(s: &str) -> String {
+/// Double every tilde, so text can serve as a FORMAT control.
+pub fn escape_tildes(s: &str) -> String {
     s.replace('~', "~~")
 }
 

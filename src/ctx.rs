@@ -176,12 +176,12 @@ pub trait ProcessHooks {
     /// Called at safe points when fuel runs out: may deliver interrupts
     /// or switch to another process.
     fn safepoint(&self, ctx: &mut Ctx) -> R<()>;
-    /// Park the process until `fd` is ready or the timeout (seconds)
-    /// passes; false on timeout.
-    fn wait_fd(
+    /// Park the process until one of `fds` is ready or the timeout
+    /// (seconds) passes; false on timeout.
+    fn wait_fds(
         &self,
         ctx: &mut Ctx,
-        fd: std::os::fd::RawFd,
+        fds: &[std::os::fd::RawFd],
         readable: bool,
         timeout: Option<f64>,
     ) -> R<bool>;

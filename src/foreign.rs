@@ -28,6 +28,11 @@ pub trait ForeignObj: Any {
     fn class(&self) -> Option<Gc<Class>> {
         None
     }
+    /// Whether the printed form ends with the object's identity (values
+    /// that are fully described by their text, such as addresses, omit it).
+    fn print_identity(&self) -> bool {
+        true
+    }
     /// Whether this object can hold references to Lisp values.
     fn holds_values(&self) -> bool {
         true

@@ -22,6 +22,7 @@ pub mod builtins;
 pub mod chars;
 pub mod cl_symbols;
 pub mod clos;
+pub mod comm;
 pub mod compiler;
 pub mod conditions;
 pub mod ctx;
@@ -35,6 +36,7 @@ pub mod hashtable;
 pub mod load;
 pub mod modules;
 pub mod mp;
+pub mod net;
 pub mod number;
 pub mod package;
 pub mod pathname;
@@ -96,6 +98,7 @@ fn init_world() {
     compiler::special::install();
     clos::install();
     conditions::install();
+    net::install();
     builtins::install();
     for (place, b) in builtins::setters() {
         let s = match place.split_once(':') {
@@ -108,6 +111,7 @@ fn init_world() {
     install_variables();
     builtins::clos::install_generics();
     mp::install();
+    comm::install();
 }
 
 fn defvar(name: &str, v: Value) {

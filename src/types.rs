@@ -104,7 +104,10 @@ pub fn type_of(v: &Value) -> Value {
         },
         Value::HashTable(_) => cl("HASH-TABLE"),
         Value::Package(_) => cl("PACKAGE"),
-        Value::Stream(s) => intern_value(s.type_name, &w().ext),
+        Value::Stream(s) => match s.bytes().and_then(|b| b.io.borrow().class()) {
+            Some(c) => c.name(),
+            None => intern_value(s.type_name, &w().ext),
+        },
         Value::Instance(i) => i.class().name(),
         Value::Class(c) => clos::class_of(&Value::Class(c.clone())).name(),
         Value::Foreign(f) => match f.obj.class() {

@@ -62,6 +62,11 @@ pub fn tables() -> Vec<&'static [&'static Builtin]> {
         types::BUILTINS,
         loop_macro::BUILTINS,
         crate::mp::builtins::BUILTINS,
+        crate::comm::connect::BUILTINS,
+        crate::comm::server::BUILTINS,
+        crate::comm::streams::BUILTINS,
+        crate::comm::address::BUILTINS,
+        crate::comm::inspect::BUILTINS,
     ]
 }
 
@@ -76,6 +81,7 @@ pub fn setters() -> Vec<(&'static str, &'static Builtin)> {
     v.extend(reader_fns::setters());
     v.extend(clos::setters());
     v.extend(crate::mp::builtins::setters());
+    v.extend(crate::comm::setters());
     v
 }
 

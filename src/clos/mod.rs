@@ -498,7 +498,12 @@ pub fn class_of(v: &Value) -> Gc<Class> {
         },
         Value::HashTable(_) => "HASH-TABLE",
         Value::Package(_) => "PACKAGE",
-        Value::Stream(s) => s.class_name(),
+        Value::Stream(s) => {
+            if let Some(c) = s.bytes().and_then(|b| b.io.borrow().class()) {
+                return c;
+            }
+            s.class_name()
+        }
         Value::Foreign(f) => {
             if let Some(c) = f.obj.class() {
                 return c;

@@ -39,6 +39,11 @@ pub fn current_process_symbol() -> Gc<Symbol> {
     intern_exported("*CURRENT-PROCESS*", &mp_package())
 }
 
+/// The name of the running process.
+pub fn current_process_name() -> String {
+    process::process(&sched().current()).name.borrow().clone()
+}
+
 /// When the program started (SCHEDULE-TIMER counts from here).
 pub fn program_start() -> Instant {
     static START: OnceLock<Instant> = OnceLock::new();
@@ -49,25 +54,35 @@ pub fn program_start() -> Instant {
 /// passes. Returns false on timeout. Under the scheduler this parks only
 /// the calling process; otherwise it blocks the thread.
 pub fn wait_fd(ctx: &mut Ctx, fd: RawFd, readable: bool, timeout: Option<f64>) -> R<bool> {
+    wait_fds(ctx, &[fd], readable, timeout)
+}
+
+/// Wait until any of `fds` is readable (or writable), or the timeout
+/// passes; false on timeout.
+pub fn wait_fds(ctx: &mut Ctx, fds: &[RawFd], readable: bool, timeout: Option<f64>) -> R<bool> {
     if let Some(h) = ctx.hooks.clone() {
-        return h.wait_fd(ctx, fd, readable, timeout);
+        return h.wait_fds(ctx, fds, readable, timeout);
     }
-    let mut p = libc::pollfd {
-        fd,
-        events: if readable {
-            libc::POLLIN
-        } else {
-            libc::POLLOUT
-        },
-        revents: 0,
+    let events = if readable {
+        libc::POLLIN
+    } else {
+        libc::POLLOUT
     };
+    let mut ps: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
     let ms = match timeout {
         Some(t) => (t * 1000.0).ceil().max(0.0) as i32,
         None => -1,
     };
     loop {
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        // SAFETY: a valid array of pollfds.
+        let n = unsafe { libc::poll(ps.as_mut_ptr(), ps.len() as libc::nfds_t, ms) };
         if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
             continue;
         }

@@ -122,8 +122,14 @@ impl ProcessHooks for SchedHooks {
     fn safepoint(&self, ctx: &mut Ctx) -> R<()> {
         safepoint(ctx)
     }
-    fn wait_fd(&self, ctx: &mut Ctx, fd: RawFd, readable: bool, timeout: Option<f64>) -> R<bool> {
-        wait_fd(ctx, fd, readable, timeout)
+    fn wait_fds(
+        &self,
+        ctx: &mut Ctx,
+        fds: &[RawFd],
+        readable: bool,
+        timeout: Option<f64>,
+    ) -> R<bool> {
+        wait_fds(ctx, fds, readable, timeout)
     }
     fn sleep(&self, ctx: &mut Ctx, secs: f64) -> R<()> {
         sleep(ctx, secs)
@@ -774,6 +780,12 @@ pub fn yield_now(ctx: &mut Ctx) -> R<()> {
 /// Wait until `fd` is readable (or writable) or the timeout passes;
 /// false on timeout.
 pub fn wait_fd(ctx: &mut Ctx, fd: RawFd, readable: bool, timeout: Option<f64>) -> R<bool> {
+    wait_fds(ctx, &[fd], readable, timeout)
+}
+
+/// Wait until any of `fds` is readable (or writable) or the timeout
+/// passes; false on timeout.
+pub fn wait_fds(ctx: &mut Ctx, fds: &[RawFd], readable: bool, timeout: Option<f64>) -> R<bool> {
     let s = sched();
     let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
     let p = s.current();
@@ -787,9 +799,13 @@ pub fn wait_fd(ctx: &mut Ctx, fd: RawFd, readable: bool, timeout: Option<f64>) -
         } else {
             "Waiting for output"
         });
-        s.add_fd_waiter(fd, &p, t, readable);
+        for &fd in fds {
+            s.add_fd_waiter(fd, &p, t, readable);
+        }
         let w = park(ctx, deadline);
-        s.remove_fd_waiter(fd, &p);
+        for &fd in fds {
+            s.remove_fd_waiter(fd, &p);
+        }
         match w? {
             Wake::Io => return Ok(true),
             Wake::Timeout => return Ok(false),

@@ -396,7 +396,11 @@ impl<'a> Printer<'a> {
                     (None, Some(b)) => format!(" for \"{}\"", b.io.borrow().describe()),
                     _ => String::new(),
                 };
-                let t = format!("#<{}{} {{{:X}}}>", s.type_name, desc, s.addr());
+                let name = match s.bytes().and_then(|b| b.io.borrow().class()) {
+                    Some(c) => crate::printer::prin1_with_prefix(&c.name()),
+                    None => s.type_name.to_string(),
+                };
+                let t = format!("#<{}{} {{{:X}}}>", name, desc, s.addr());
                 self.text(&t)
             }
             Value::Instance(i) => self.instance(v, i),
@@ -433,7 +437,9 @@ impl<'a> Printer<'a> {
                     }
                 }
                 let d = f.obj.describe();
-                let t = if d.is_empty() {
+                let t = if !f.obj.print_identity() {
+                    format!("#<{} {}>", f.obj.type_name(), d)
+                } else if d.is_empty() {
                     format!("#<{} {{{:X}}}>", f.obj.type_name(), f.addr())
                 } else {
                     format!("#<{} {} {{{:X}}}>", f.obj.type_name(), d, f.addr())

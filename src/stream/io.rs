@@ -29,6 +29,11 @@ pub trait ByteIo {
     fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>>;
     /// Release the resource.
     fn close(&mut self) {}
+    /// Release the resource at once, discarding what is in flight
+    /// (CLOSE :ABORT T; a socket resets its connection).
+    fn abort(&mut self) {
+        self.close()
+    }
     /// The descriptor to wait on when a call would block.
     fn fd(&self) -> Option<RawFd> {
         None
@@ -55,6 +60,25 @@ pub trait ByteIo {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
+    /// The condition for a failed read or write, when this source has its
+    /// own vocabulary (sockets signal COMM conditions); None gives the
+    /// generic STREAM-ERROR or TIMEOUT-ERROR.
+    fn failure(&self, _write: bool, _cause: IoCause<'_>) -> Option<crate::value::Value> {
+        None
+    }
+    /// The class CLASS-OF reports for the stream (None: by stream kind).
+    fn class(&self) -> Option<crate::gc::Gc<crate::clos::Class>> {
+        None
+    }
+}
+
+/// Why a read or write failed.
+#[derive(Clone, Copy, Debug)]
+pub enum IoCause<'a> {
+    /// The OS call failed.
+    Os(&'a std::io::Error),
+    /// Nothing happened within the timeout (seconds).
+    Timeout(f64),
 }
 
 /// A file opened by OPEN.
@@ -169,21 +193,44 @@ pub fn standard_streams() -> Vec<Gc<Stream>> {
     STANDARD.with(|v| v.borrow().clone())
 }
 
-fn io_error(
+/// Signal the failure of a read (`write` false) or write: the source's
+/// own condition if it has one, else a generic stream or timeout error.
+fn failed(
     ctx: &mut Ctx,
     io: &RefCell<Box<dyn ByteIo>>,
-    op: &str,
-    e: std::io::Error,
+    write: bool,
+    cause: IoCause<'_>,
 ) -> crate::ctx::Exit {
+    let own = io.borrow().failure(write, cause);
+    if let Some(c) = own {
+        return conditions::error(ctx, c);
+    }
     let what = io.borrow().describe();
-    conditions::io_error(ctx, op, &what, e)
+    let op = if write { "write" } else { "read" };
+    match cause {
+        IoCause::Os(e) => {
+            conditions::io_error(ctx, op, &what, std::io::Error::new(e.kind(), e.to_string()))
+        }
+        IoCause::Timeout(secs) => conditions::timeout_error(ctx, op, &what, secs),
+    }
 }
 
 /// Read at least one byte (or learn of end of file), parking the process
 /// while the source would block.
 pub fn read_some(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, buf: &mut [u8]) -> R<usize> {
+    read_some_with(ctx, io, &mut |src| src.try_read(buf))
+}
+
+/// [`read_some`] with the read itself given as `attempt` (so a caller can
+/// read into storage it borrows only for the attempt, never while the
+/// process is parked).
+pub fn read_some_with(
+    ctx: &mut Ctx,
+    io: &RefCell<Box<dyn ByteIo>>,
+    attempt: &mut dyn FnMut(&mut dyn ByteIo) -> std::io::Result<Option<usize>>,
+) -> R<usize> {
     loop {
-        let r = io.borrow_mut().try_read(buf);
+        let r = attempt(&mut **io.borrow_mut());
         match r {
             Ok(Some(n)) => return Ok(n),
             Ok(None) => {
@@ -193,17 +240,12 @@ pub fn read_some(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, buf: &mut [u8]) -
                 };
                 let Some(fd) = fd else { continue };
                 if !crate::mp::wait_fd(ctx, fd, true, timeout)? {
-                    let what = io.borrow().describe();
-                    return Err(conditions::timeout_error(
-                        ctx,
-                        "read",
-                        &what,
-                        timeout.unwrap_or(0.0),
-                    ));
+                    let secs = timeout.unwrap_or(0.0);
+                    return Err(failed(ctx, io, false, IoCause::Timeout(secs)));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_error(ctx, io, "read", e)),
+            Err(e) => return Err(failed(ctx, io, false, IoCause::Os(&e))),
         }
     }
 }
@@ -214,12 +256,8 @@ pub fn write_all(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, mut data: &[u8]) 
         let r = io.borrow_mut().try_write(data);
         match r {
             Ok(Some(0)) => {
-                return Err(io_error(
-                    ctx,
-                    io,
-                    "write",
-                    std::io::Error::from(std::io::ErrorKind::WriteZero),
-                ))
+                let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                return Err(failed(ctx, io, true, IoCause::Os(&e)));
             }
             Ok(Some(n)) => data = &data[n..],
             Ok(None) => {
@@ -229,17 +267,12 @@ pub fn write_all(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, mut data: &[u8]) 
                 };
                 let Some(fd) = fd else { continue };
                 if !crate::mp::wait_fd(ctx, fd, false, timeout)? {
-                    let what = io.borrow().describe();
-                    return Err(conditions::timeout_error(
-                        ctx,
-                        "write",
-                        &what,
-                        timeout.unwrap_or(0.0),
-                    ));
+                    let secs = timeout.unwrap_or(0.0);
+                    return Err(failed(ctx, io, true, IoCause::Timeout(secs)));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_error(ctx, io, "write", e)),
+            Err(e) => return Err(failed(ctx, io, true, IoCause::Os(&e))),
         }
     }
     Ok(())

@@ -21,11 +21,17 @@ pub use io::{ByteIo, Encoding};
 
 /// Size of write buffers before they are flushed on their own.
 const WRITE_CHUNK: usize = 64 * 1024;
+/// Size of read buffers.
+const READ_CHUNK: usize = 64 * 1024;
+/// Reads at least this large skip the buffer when it is empty.
+const DIRECT_READ: usize = 16 * 1024;
 
 /// Read side of a byte stream.
 pub struct ReadBuf {
+    /// Storage; bytes `pos..end` are unread.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     eof: bool,
 }
 
@@ -255,6 +261,7 @@ impl ByteStream {
             read: RefCell::new(ReadBuf {
                 buf: Vec::new(),
                 pos: 0,
+                end: 0,
                 eof: false,
             }),
             write: RefCell::new(Vec::new()),
@@ -271,37 +278,45 @@ impl ByteStream {
     fn fill(&self, ctx: &mut Ctx) -> R<bool> {
         {
             let r = self.read.borrow();
-            if r.pos < r.buf.len() {
+            if r.pos < r.end {
                 return Ok(true);
             }
             if r.eof {
                 return Ok(false);
             }
         }
-        let mut chunk = vec![0u8; 64 * 1024];
-        // No borrow of the buffers is held while reading: the read may
-        // park this process and let others use the stream.
-        let n = {
-            let io = &self.io;
-            io::read_some(ctx, io, &mut chunk)?
-        };
-        let mut r = self.read.borrow_mut();
-        if r.pos >= r.buf.len() {
-            r.buf.clear();
-            r.pos = 0;
-        }
+        // Read straight into the buffer; the borrow is released before
+        // the process parks, so others may use the stream meanwhile.
+        let n = io::read_some_with(ctx, &self.io, &mut |io| {
+            let mut r = self.read.borrow_mut();
+            if r.pos >= r.end {
+                r.pos = 0;
+                r.end = 0;
+            }
+            if r.buf.len() < READ_CHUNK {
+                r.buf.resize(READ_CHUNK, 0);
+            }
+            let end = r.end;
+            if end == r.buf.len() {
+                return Ok(Some(1));
+            }
+            let got = io.try_read(&mut r.buf[end..])?;
+            if let Some(k) = got {
+                r.end += k;
+            }
+            Ok(got)
+        })?;
         if n == 0 {
-            r.eof = true;
+            self.read.borrow_mut().eof = true;
             return Ok(false);
         }
-        r.buf.extend_from_slice(&chunk[..n]);
         Ok(true)
     }
 
     /// Whether bytes are buffered now.
     pub fn buffered(&self) -> usize {
         let r = self.read.borrow();
-        r.buf.len() - r.pos
+        r.end - r.pos
     }
 
     /// Read one byte.
@@ -375,8 +390,8 @@ impl ByteStream {
                 return Ok(Some((prefix, true)));
             }
             let mut r = self.read.borrow_mut();
-            let start = r.pos;
-            let avail = &r.buf[start..];
+            let (start, end) = (r.pos, r.end);
+            let avail = &r.buf[start..end];
             match avail.iter().position(|&b| b == b'\n') {
                 Some(i) => {
                     bytes.extend_from_slice(&avail[..i]);
@@ -387,7 +402,7 @@ impl ByteStream {
                 }
                 None => {
                     bytes.extend_from_slice(avail);
-                    r.pos = r.buf.len();
+                    r.pos = end;
                 }
             }
         }
@@ -408,11 +423,23 @@ impl ByteStream {
             if n > 0 && !full && self.buffered() == 0 {
                 break;
             }
+            if self.buffered() == 0 && out.len() - n >= DIRECT_READ && !self.read.borrow().eof {
+                // A large read with nothing buffered: no copy through
+                // the buffer.
+                let dest = &mut out[n..];
+                let k = io::read_some_with(ctx, &self.io, &mut |io| io.try_read(dest))?;
+                if k == 0 {
+                    self.read.borrow_mut().eof = true;
+                    break;
+                }
+                n += k;
+                continue;
+            }
             if !self.fill(ctx)? {
                 break;
             }
             let mut r = self.read.borrow_mut();
-            let k = (r.buf.len() - r.pos).min(out.len() - n);
+            let k = (r.end - r.pos).min(out.len() - n);
             let p = r.pos;
             out[n..n + k].copy_from_slice(&r.buf[p..p + k]);
             r.pos += k;
@@ -441,15 +468,15 @@ impl ByteStream {
     /// Discard buffered input.
     pub fn clear_input(&self) {
         let mut r = self.read.borrow_mut();
-        r.buf.clear();
         r.pos = 0;
+        r.end = 0;
         self.unread.set(None);
     }
 
     /// Whether end of file was seen.
     pub fn at_eof(&self) -> bool {
         let r = self.read.borrow();
-        r.eof && r.pos >= r.buf.len()
+        r.eof && r.pos >= r.end
     }
 
     /// Queue bytes for output.
@@ -485,11 +512,19 @@ impl ByteStream {
 
     /// Send buffered output. May park the process (sockets).
     pub fn flush(&self, ctx: &mut Ctx) -> R<()> {
-        let data = std::mem::take(&mut *self.write.borrow_mut());
+        let mut data = std::mem::take(&mut *self.write.borrow_mut());
         if data.is_empty() {
             return Ok(());
         }
-        io::write_all(ctx, &self.io, &data)
+        let r = io::write_all(ctx, &self.io, &data);
+        // Keep the allocation for the next batch unless more output was
+        // queued meanwhile (another process wrote while this one waited).
+        data.clear();
+        let mut w = self.write.borrow_mut();
+        if w.is_empty() {
+            *w = data;
+        }
+        r
     }
 
     /// Discard buffered output.
@@ -958,11 +993,13 @@ pub fn close(ctx: &mut Ctx, s: &Gc<Stream>, abort: bool) -> R<bool> {
         StreamKind::Bytes(b) => {
             let flushed = if abort {
                 b.clear_output();
+                b.io.borrow_mut().abort();
                 Ok(())
             } else {
-                b.flush(ctx)
+                let r = b.flush(ctx);
+                b.io.borrow_mut().close();
+                r
             };
-            b.io.borrow_mut().close();
             flushed
         }
         _ => Ok(()),

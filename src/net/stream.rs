@@ -1,0 +1,172 @@
+//! Socket streams: a [`SocketIo`] is the byte source and sink under a
+//! buffered, bivalent `ByteStream`, so sockets get every stream function
+//! (characters and octets on one stream, READ-SEQUENCE/WRITE-SEQUENCE
+//! on whole buffers, output leaving on FORCE-OUTPUT) from the one stream
+//! model. Failures become the network conditions.
+
+use super::conditions;
+use super::error::{Fault, NetError, Op};
+use super::socket::SocketCore;
+use crate::clos::Class;
+use crate::gc::Gc;
+use crate::stream::io::IoCause;
+use crate::stream::{ByteIo, ByteStream, Encoding, Stream, StreamKind};
+use crate::value::Value;
+use std::cell::{Cell, RefCell};
+use std::os::fd::RawFd;
+use std::rc::Rc;
+
+/// The socket under a socket stream.
+pub struct SocketIo {
+    /// The socket; None after REPLACE-SOCKET-STREAM-SOCKET with NIL.
+    pub core: RefCell<Option<Rc<SocketCore>>>,
+    /// Seconds a read may wait for data (None: forever).
+    pub read_timeout: Cell<Option<f64>>,
+    /// Seconds a write may wait for buffer space.
+    pub write_timeout: Cell<Option<f64>>,
+    /// The Lisp class of the stream (COMM:SOCKET-STREAM).
+    pub class: Option<Gc<Class>>,
+}
+
+impl SocketIo {
+    /// The socket, if the stream still has one.
+    pub fn core(&self) -> Option<Rc<SocketCore>> {
+        self.core.borrow().clone()
+    }
+
+    fn error(&self, write: bool, cause: IoCause<'_>) -> NetError {
+        let op = if write { Op::Write } else { Op::Read };
+        let e = match cause {
+            IoCause::Os(e) => NetError::os(op, e),
+            IoCause::Timeout(secs) => NetError::new(
+                Fault::TimedOut,
+                op,
+                format!("timed out after {} seconds", secs),
+            ),
+        };
+        match self.core().and_then(|c| c.peer) {
+            Some(p) => e.at(p.ip().to_string(), Some(p.port())),
+            None => e,
+        }
+    }
+}
+
+impl ByteIo for SocketIo {
+    fn try_read(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        let Some(core) = self.core() else {
+            return Ok(Some(0));
+        };
+        if core.read_closed.get() {
+            return Err(std::io::Error::from_raw_os_error(libc::ESHUTDOWN));
+        }
+        core.try_recv(buf)
+    }
+    fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>> {
+        let Some(core) = self.core() else {
+            return Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        };
+        if core.write_closed.get() {
+            return Err(std::io::Error::from_raw_os_error(libc::ESHUTDOWN));
+        }
+        core.try_send(buf)
+    }
+    fn close(&mut self) {
+        if let Some(c) = self.core.borrow_mut().take() {
+            c.close(false);
+        }
+    }
+    fn abort(&mut self) {
+        if let Some(c) = self.core.borrow_mut().take() {
+            c.close(true);
+        }
+    }
+    fn fd(&self) -> Option<RawFd> {
+        self.core().map(|c| c.fd)
+    }
+    fn read_timeout(&self) -> Option<f64> {
+        self.read_timeout.get()
+    }
+    fn write_timeout(&self) -> Option<f64> {
+        self.write_timeout.get()
+    }
+    fn describe(&self) -> String {
+        match self.core() {
+            Some(c) => describe_endpoints(&c),
+            None => "socket (none)".into(),
+        }
+    }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+    fn failure(&self, write: bool, cause: IoCause<'_>) -> Option<Value> {
+        Some(conditions::condition(&self.error(write, cause), Value::Nil))
+    }
+    fn class(&self) -> Option<Gc<Class>> {
+        self.class.clone()
+    }
+}
+
+/// "local -> peer" text of a socket.
+pub fn describe_endpoints(c: &SocketCore) -> String {
+    let fmt = |a: Option<std::net::SocketAddr>| match a {
+        Some(a) => a.to_string(),
+        None => "?".into(),
+    };
+    match c.role {
+        super::socket::Role::Listener => format!("listener {}", fmt(c.local_addr())),
+        super::socket::Role::Connection => {
+            format!("socket {} -> {}", fmt(c.local), fmt(c.peer))
+        }
+    }
+}
+
+/// How a socket stream is made.
+#[derive(Clone, Debug)]
+pub struct StreamOptions {
+    /// Readable.
+    pub input: bool,
+    /// Writable.
+    pub output: bool,
+    /// Element type as given (BASE-CHAR, (UNSIGNED-BYTE 8), ...).
+    pub element_type: Value,
+    /// Latin-1 (base-char) or UTF-8.
+    pub encoding: Encoding,
+    /// Read timeout, seconds.
+    pub read_timeout: Option<f64>,
+    /// Write timeout, seconds.
+    pub write_timeout: Option<f64>,
+}
+
+/// A stream over a socket.
+pub fn make_stream(
+    core: Option<Rc<SocketCore>>,
+    opts: &StreamOptions,
+    class: Option<Gc<Class>>,
+) -> Value {
+    let io = SocketIo {
+        core: RefCell::new(core),
+        read_timeout: Cell::new(opts.read_timeout),
+        write_timeout: Cell::new(opts.write_timeout),
+        class,
+    };
+    let bs = ByteStream::new(Box::new(io), opts.input, opts.output, opts.encoding, false);
+    let mut st = Stream::new(StreamKind::Bytes(bs), "SOCKET-STREAM");
+    st.element_type = RefCell::new(opts.element_type.clone());
+    st.into_value()
+}
+
+/// The socket layer of a stream, if it is a socket stream.
+pub fn with_socket_io<T>(s: &Stream, f: impl FnOnce(&SocketIo) -> T) -> Option<T> {
+    let b = s.bytes()?;
+    let io = b.io.borrow();
+    let sio = io.as_any()?.downcast_ref::<SocketIo>()?;
+    Some(f(sio))
+}
+
+/// Whether a value is a socket stream.
+pub fn is_socket_stream(v: &Value) -> bool {
+    match v {
+        Value::Stream(s) => with_socket_io(s, |_| ()).is_some(),
+        _ => false,
+    }
+}
