@@ -195,9 +195,14 @@ impl Builtin {
     /// The package and symbol name.
     pub fn split_name(&self) -> (&'static str, &'static str) {
         match self.name.find(':') {
-            Some(i) => (&self.name[..i], &self.name[i + 1..]),
+            Some(i) => (&self.name[..i], self.name[i + 1..].trim_start_matches(':')),
             None => ("COMMON-LISP", self.name),
         }
+    }
+
+    /// Whether the name is internal to its package ("COMM::CLOSE-SOCKET").
+    pub fn is_internal(&self) -> bool {
+        self.name.contains("::")
     }
 
     /// The symbol name without package.

@@ -92,7 +92,11 @@ pub fn install() {
         for b in table {
             let (pkg, name) = b.split_name();
             let p = wd.ensure_package(pkg);
-            let s = intern_exported(name, &p);
+            let s = if b.is_internal() {
+                crate::world::intern(name, &p).0
+            } else {
+                intern_exported(name, &p)
+            };
             match b.kind {
                 Kind::Function => {
                     s.set_function(Function::builtin(b));
@@ -119,6 +123,7 @@ pub fn all() -> Vec<&'static Builtin> {
 pub fn builtin_symbol(b: &'static Builtin) -> Value {
     let (pkg, name) = b.split_name();
     match w().find_package(pkg) {
+        Some(p) if b.is_internal() => crate::symbol::sym_value(&crate::world::intern(name, &p).0),
         Some(p) => crate::symbol::sym_value(&intern_exported(name, &p)),
         None => crate::array::Array::string(name),
     }

@@ -195,10 +195,13 @@ pub fn core_of(ctx: &mut Ctx, v: &Value) -> R<Option<Rc<SocketCore>>> {
     }
 }
 
+/// A stored timeout as a Lisp number: an integer if whole, a single
+/// float if it came from one (0.2 stays 0.2), else a double.
 fn timeout_value(t: Option<f64>) -> Value {
     match t {
         None => Value::Nil,
         Some(s) if s.fract() == 0.0 && s < 1e15 => Value::Fixnum(s as i64),
+        Some(s) if (s as f32) as f64 == s => Value::Single(s as f32),
         Some(s) => Value::Double(s),
     }
 }

@@ -77,7 +77,11 @@ pub fn return_handle(core: Rc<SocketCore>) {
 pub fn forget(fd: RawFd) {
     // The entry may be dropped while the table is borrowed (a Handle's
     // last reference): take it out first, drop it after.
-    let old = SOCKETS.with(|t| t.try_borrow_mut().ok().and_then(|mut t| t.remove(&fd)));
+    // At thread exit the table itself is being destroyed: nothing to do.
+    let old = SOCKETS
+        .try_with(|t| t.try_borrow_mut().ok().and_then(|mut t| t.remove(&fd)))
+        .ok()
+        .flatten();
     drop(old);
 }
 
