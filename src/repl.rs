@@ -481,6 +481,21 @@ fn debugger(input: Rc<ReplInput>) -> crate::ctx::Debugger {
     })
 }
 
+/// REPL commands: a line holding only the keyword runs the form. Kept as
+/// forms so that each command is also callable from a program.
+const TOP_LEVEL_COMMANDS: &[(&str, &str)] = &[
+    (":sockets", "(netlisp:list-sockets)"),
+    (":processes", "(mp:list-all-processes)"),
+];
+
+fn top_level_command(text: &str) -> Option<&'static str> {
+    let line = text.trim();
+    TOP_LEVEL_COMMANDS
+        .iter()
+        .find(|(name, _)| line.eq_ignore_ascii_case(name))
+        .map(|(_, form)| *form)
+}
+
 /// Run the interactive REPL.
 pub fn run_repl(lisp: &mut Interpreter) -> i32 {
     let input = match ReplInput::start() {
@@ -504,7 +519,7 @@ pub fn run_repl(lisp: &mut Interpreter) -> i32 {
                 let prompt = package_prompt();
                 match input.read_form(ctx, &prompt)? {
                     Some(text) => {
-                        eval_and_print(ctx, &text)?;
+                        eval_and_print(ctx, top_level_command(&text).unwrap_or(&text))?;
                         Ok(Value::t())
                     }
                     None => Ok(Value::Nil),

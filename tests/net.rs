@@ -621,3 +621,41 @@ fn echo_server_survives_thousands_of_connections() {
     assert_echo_still_answers(port);
     assert!(server.alive());
 }
+
+// ---------------------------------------------------------------------
+// Seeing what is open
+
+#[test]
+fn repl_lists_sockets_and_describe_shows_a_stream() {
+    let input = r#"(require "comm")
+(defvar *p* nil)
+(comm:start-up-server :function 'identity :service 0 :address "127.0.0.1" :wait t :announce (lambda (s c) (declare (ignore c)) (when s (setf *p* (nth-value 1 (comm:get-socket-address s))))))
+(defvar *c* (comm:open-tcp-stream "127.0.0.1" *p* :read-timeout 2.5))
+(describe *c*)
+:sockets
+(print (mapcar (lambda (p) (list (getf p :kind) (getf p :state) (eql (getf p :peer-port) *p*))) (netlisp:sockets)))
+"#;
+    let mut cmd = netlisp();
+    cmd.env(
+        "NETLISP_HISTORY",
+        std::env::temp_dir().join("netlisp-net-history"),
+    );
+    let out = run_bounded(cmd, input.as_bytes(), Duration::from_secs(30));
+    for needle in [
+        "[socket stream, open]",
+        "Peer address: 127.0.0.1:",
+        "State: open",
+        "Timeouts: read 2.5 s, write none",
+        "Created by process: \"main\"",
+        "listener  127.0.0.1:",
+        "listening",
+        "connections accepted",
+        "((:LISTENER :LISTENING NIL) (:STREAM :OPEN T) (:HANDLE :OPEN NIL))",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "{needle:?} not in:\n{}",
+            out.stdout
+        );
+    }
+}

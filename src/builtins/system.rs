@@ -110,6 +110,9 @@ pub fn sleep(ctx: &mut Ctx, secs: f64) -> R<()> {
 
 /// The text DESCRIBE prints for an object.
 pub fn describe_text(ctx: &mut Ctx, v: &Value) -> String {
+    if let Some(text) = crate::comm::inspect::describe(v) {
+        return text;
+    }
     let mut s = String::new();
     let p = |v: &Value| crate::printer::prin1_string(v);
     match v {

@@ -99,7 +99,17 @@ fn row(c: &Rc<SocketCore>, handle: bool) -> String {
 }
 
 fn socket_plist(c: &Rc<SocketCore>, handle: bool) -> Value {
-    let s = |t: String| crate::array::Array::string(&t);
+    let s = |t: &str| crate::array::Array::string(t);
+    let ip = |a: Option<std::net::SocketAddr>| a.map_or(Value::Nil, |a| s(&a.ip().to_string()));
+    let port =
+        |a: Option<std::net::SocketAddr>| a.map_or(Value::Nil, |a| Value::int(a.port() as i64));
+    let peer = if c.role == Role::Listener {
+        None
+    } else {
+        c.peer
+    };
+    let local = c.local_addr();
+    let state = state_text(c).to_ascii_uppercase().replace(' ', "-");
     list_from(vec![
         keyword("HANDLE"),
         Value::Fixnum(c.fd as i64),
@@ -109,19 +119,35 @@ fn socket_plist(c: &Rc<SocketCore>, handle: bool) -> Value {
             (_, true) => "HANDLE",
             _ => "STREAM",
         }),
-        keyword("LOCAL"),
-        s(addr_text(c.local_addr())),
-        keyword("PEER"),
-        s(addr_text(c.peer)),
+        keyword("LOCAL-ADDRESS"),
+        ip(local),
+        keyword("LOCAL-PORT"),
+        port(local),
+        keyword("PEER-ADDRESS"),
+        ip(peer),
+        keyword("PEER-PORT"),
+        port(peer),
         keyword("STATE"),
-        s(state_text(c).into()),
+        keyword(&state),
         keyword("BYTES-IN"),
         Value::int(c.stats.bytes_in.get() as i64),
         keyword("BYTES-OUT"),
         Value::int(c.stats.bytes_out.get() as i64),
         keyword("OWNER"),
-        s(c.owner.clone()),
+        s(&c.owner),
     ])
+}
+
+/// Close the socket with descriptor `fd` wherever it is held.
+fn close_handle(ctx: &mut crate::ctx::Ctx, fd: &Value) -> crate::ctx::R<Value> {
+    let fd = crate::builtins::fixnum(ctx, fd)?;
+    Ok(match i32::try_from(fd).ok().and_then(registry::get) {
+        Some(c) => {
+            c.close(false);
+            Value::t()
+        }
+        None => Value::Nil,
+    })
 }
 
 crate::defbuiltins! {
@@ -144,26 +170,17 @@ crate::defbuiltins! {
         crate::stream::write_str(ctx, &out, &text)?;
         Ok(Value::int(live.len() as i64))
     }
-    /// Every open socket as a list of property lists (:HANDLE :KIND
-    /// :LOCAL :PEER :STATE :BYTES-IN :BYTES-OUT :OWNER).
+    /// Every open socket as a list of property lists: :HANDLE, :KIND
+    /// (:LISTENER, :STREAM or :HANDLE), :LOCAL-ADDRESS and :PEER-ADDRESS
+    /// (strings, NIL when there is none), :LOCAL-PORT, :PEER-PORT, :STATE
+    /// (:OPEN, :LISTENING, :INPUT-SHUT-DOWN, ...), :BYTES-IN, :BYTES-OUT
+    /// and :OWNER (the creating process's name).
     fn SOCKETS "NETLISP:SOCKETS" "()" (ctx, a) {
         Ok(list_from(registry::live().iter().map(|(c, h)| socket_plist(c, *h))))
     }
     /// Close the socket with descriptor HANDLE, whoever holds it (a raw
     /// handle, a stream or a server's listener). T if it was open.
-    fn CLOSE_SOCKET "NETLISP:CLOSE-SOCKET" "(handle)" (ctx, a) {
-        let fd = crate::builtins::fixnum(ctx, &a[0])?;
-        match i32::try_from(fd).ok().and_then(registry::get) {
-            Some(c) => { c.close(false); Ok(Value::t()) }
-            None => Ok(Value::Nil),
-        }
-    }
+    fn CLOSE_SOCKET "NETLISP:CLOSE-SOCKET" "(handle)" (ctx, a) { close_handle(ctx, &a[0]) }
     /// Close a raw socket handle (LispWorks' internal COMM::CLOSE-SOCKET).
-    fn COMM_CLOSE_SOCKET "COMM::CLOSE-SOCKET" "(handle)" (ctx, a) {
-        let fd = crate::builtins::fixnum(ctx, &a[0])?;
-        match i32::try_from(fd).ok().and_then(registry::get) {
-            Some(c) => { c.close(false); Ok(Value::t()) }
-            None => Ok(Value::Nil),
-        }
-    }
+    fn COMM_CLOSE_SOCKET "COMM::CLOSE-SOCKET" "(handle)" (ctx, a) { close_handle(ctx, &a[0]) }
 }
