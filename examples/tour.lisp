@@ -56,4 +56,25 @@
                            (invoke-restart 'use-port (1+ (port c))))))
           (connect 8080)))
 
+;; The network: a LispWorks COMM server on a port the OS picks, in its own
+;; process, and a client talking to it, all on loopback.
+(require "comm")
+(defvar *port* nil)
+(defvar *server*
+ (comm:start-up-server
+ :service 0 :address "127.0.0.1" :wait t
+ :function (lambda (handle)
+             (with-open-stream (s (make-instance 'comm:socket-stream :socket handle
+                                                 :direction :io :element-type 'base-char))
+               (format s "~:@(~A~)~%" (read-line s))))
+ :announce (lambda (socket condition)
+             (declare (ignore condition))
+             (when socket (setf *port* (nth-value 1 (comm:get-socket-address socket)))))))
+(with-open-stream (s (comm:open-tcp-stream "127.0.0.1" *port* :errorp t :read-timeout 5))
+  (write-line "hello over tcp" s)
+  (force-output s)
+  (format t "server replied: ~a~%" (read-line s)))
+(format t "refused: ~a~%" (nth-value 1 (comm:open-tcp-stream "127.0.0.1" 1)))
+(comm:server-terminate *server*)            ; a script ends when its processes do
+
 (format t "~&Done. ~a~%" (lisp-implementation-type))

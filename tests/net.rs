@@ -236,6 +236,24 @@ fn comm_api_script_matches_the_manual() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
 
+#[test]
+fn tour_talks_to_its_own_server_and_ends() {
+    let mut cmd = netlisp();
+    cmd.arg(project_file("examples/tour.lisp"));
+    let out = run_bounded(cmd, b"", Duration::from_secs(30));
+    assert!(
+        out.stdout.contains("server replied: HELLO OVER TCP\n")
+            && out.stdout.contains(
+                "refused: Failed to connect to 127.0.0.1:1: Connection refused (errno 111)\n"
+            )
+            && out.stdout.ends_with("Done. netlisp\n"),
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(out.code, Some(0));
+}
+
 // ---------------------------------------------------------------------
 // The examples against real peers
 
@@ -631,6 +649,7 @@ fn repl_lists_sockets_and_describe_shows_a_stream() {
 (defvar *p* nil)
 (comm:start-up-server :function 'identity :service 0 :address "127.0.0.1" :wait t :announce (lambda (s c) (declare (ignore c)) (when s (setf *p* (nth-value 1 (comm:get-socket-address s))))))
 (defvar *c* (comm:open-tcp-stream "127.0.0.1" *p* :read-timeout 2.5))
+(loop repeat 500 until (find :handle (netlisp:sockets) :key (lambda (p) (getf p :kind))) do (sleep 0.01))
 (describe *c*)
 :sockets
 (print (mapcar (lambda (p) (list (getf p :kind) (getf p :state) (eql (getf p :peer-port) *p*))) (netlisp:sockets)))

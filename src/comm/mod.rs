@@ -242,7 +242,12 @@ pub fn ipv6_choice(ctx: &mut Ctx, a: &[Value], i: usize, both_ok: bool) -> R<Ipv
 
 /// A timeout argument: a non-negative real number of seconds, or NIL.
 pub fn seconds(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Option<f64>> {
-    match opt(a, i) {
+    seconds_of(ctx, opt(a, i))
+}
+
+/// A timeout value: a non-negative real or NIL.
+pub fn seconds_of(ctx: &mut Ctx, v: Option<&Value>) -> R<Option<f64>> {
+    match v {
         None | Some(Value::Nil) => Ok(None),
         Some(v) => {
             let s = if v.is_real() {
@@ -250,7 +255,7 @@ pub fn seconds(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Option<f64>> {
             } else {
                 -1.0
             };
-            if !(s >= 0.0) || !s.is_finite() {
+            if s.is_nan() || s < 0.0 || !s.is_finite() {
                 return Err(cond::type_error(ctx, v.clone(), "(OR NULL (REAL 0))"));
             }
             Ok(Some(s))

@@ -186,7 +186,38 @@ fn serve(ctx: &mut Ctx, srv: &Rc<Server>, a: &[Value]) -> R<()> {
         } else {
             Value::Fixnum(registry::adopt(core).fd as i64)
         };
-        with_active(srv, || crate::eval::apply(ctx, &function, &[arg]))?;
+        call_server_function(ctx, srv, &name, &function, arg)?;
+    }
+    Ok(())
+}
+
+/// Call the server's function with one connection. An error it does not
+/// handle is reported on *ERROR-OUTPUT* and the server keeps accepting:
+/// one bad connection must not stop a server that runs for days.
+fn call_server_function(
+    ctx: &mut Ctx,
+    srv: &Rc<Server>,
+    name: &str,
+    function: &Value,
+    arg: Value,
+) -> R<()> {
+    let errsym = Value::Symbol(crate::world::cl_sym("ERROR"));
+    let outcome = with_active(srv, || {
+        cond::handler_case(ctx, errsym, |ctx| crate::eval::apply(ctx, function, &[arg]))
+    })?;
+    if let Err(c) = outcome {
+        let text = cond::report_string(ctx, &c)?;
+        let msg = format!("Error in the function of server {:?}: {}\n", name, text);
+        let written = match crate::world::w().s.error_output.value() {
+            Value::Stream(s) => {
+                crate::stream::write_str(ctx, &s, &msg).is_ok()
+                    && crate::stream::force_output(ctx, &s).is_ok()
+            }
+            _ => false,
+        };
+        if !written {
+            eprint!("{}", msg);
+        }
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! accessors, timeouts, half-close, endpoint addresses, and waiting for
 //! input on several streams.
 
-use super::address_values;
+use super::{address_values, seconds_of};
 use crate::builtins::opt;
 use crate::conditions as cond;
 use crate::ctx::{Ctx, R};
@@ -13,24 +13,6 @@ use crate::net::stream::{make_stream, with_socket_io, SocketIo, StreamOptions};
 use crate::stream::{Encoding, Stream};
 use crate::value::Value;
 use std::rc::Rc;
-
-/// A timeout value: a non-negative real or NIL.
-pub fn seconds_of(ctx: &mut Ctx, v: Option<&Value>) -> R<Option<f64>> {
-    match v {
-        None | Some(Value::Nil) => Ok(None),
-        Some(v) => {
-            let s = if v.is_real() {
-                crate::builtins::f64_of(ctx, v)?
-            } else {
-                -1.0
-            };
-            if !(s >= 0.0) || !s.is_finite() {
-                return Err(cond::type_error(ctx, v.clone(), "(OR NULL (REAL 0))"));
-            }
-            Ok(Some(s))
-        }
-    }
-}
 
 fn keyword_name(v: &Value) -> Option<String> {
     match v {

@@ -168,12 +168,10 @@ impl SocketCore {
         let Some(s) = self.sock.borrow_mut().take() else {
             return;
         };
-        if self.role == Role::Connection {
-            if abort {
-                let _ = s.set_linger(Some(std::time::Duration::ZERO));
-            } else {
-                drain(&s);
-            }
+        // An abort skips the drain: close(2) at once. The peer sees end
+        // of file, or a reset if input it sent is still unread.
+        if self.role == Role::Connection && !abort {
+            drain(&s);
         }
         registry::forget(self.fd);
         drop(s);

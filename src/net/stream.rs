@@ -28,6 +28,17 @@ pub struct SocketIo {
     pub class: Option<Gc<Class>>,
 }
 
+/// Seconds as a person wrote them: a value that came from a single float
+/// prints as that float (0.2, not 0.20000000298023224).
+fn seconds_text(secs: f64) -> String {
+    let single = secs as f32;
+    if single as f64 == secs {
+        single.to_string()
+    } else {
+        secs.to_string()
+    }
+}
+
 impl SocketIo {
     /// The socket, if the stream still has one.
     pub fn core(&self) -> Option<Rc<SocketCore>> {
@@ -41,7 +52,7 @@ impl SocketIo {
             IoCause::Timeout(secs) => NetError::new(
                 Fault::TimedOut,
                 op,
-                format!("timed out after {} seconds", secs),
+                format!("timed out after {} seconds", seconds_text(secs)),
             ),
         };
         match self.core().and_then(|c| c.peer) {

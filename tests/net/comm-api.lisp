@@ -191,6 +191,27 @@
   (mp:process-join proc :timeout 5)
   (check "terminate from inside" (mp:process-alive-p proc)))
 
+;;; A server function that signals: reported on *ERROR-OUTPUT*, the server goes on
+(defvar *stderr* *error-output*)
+(setf *error-output* (make-string-output-stream)) ; global: the server is another process
+(let* ((p nil) (n 0)
+       (proc (comm:start-up-server
+              :service 0 :address "127.0.0.1" :wait t :process-name "flaky"
+              :function (lambda (h)
+                          (with-open-stream (s (make-instance 'comm:socket-stream :socket h
+                                                              :direction :io :element-type 'base-char))
+                            (when (= (incf n) 1) (error "bad connection ~D" n))
+                            (write-line "second is fine" s)))
+              :announce (lambda (s c) (declare (ignore c))
+                          (when s (setf p (nth-value 1 (comm:get-socket-address s))))))))
+  (check "first connection" (with-open-stream (c (comm:open-tcp-stream "127.0.0.1" p :errorp t :read-timeout 5))
+                              (read-line c nil :eof)))
+  (check "second connection" (with-open-stream (c (comm:open-tcp-stream "127.0.0.1" p :errorp t :read-timeout 5))
+                               (read-line c nil :eof)))
+  (check "error reported" (get-output-stream-string *error-output*))
+  (comm:server-terminate proc))
+(setf *error-output* *stderr*)
+
 ;;; The built-in Lisp listener
 (let* ((lp nil))
   (comm:start-up-server :service 0 :wait t

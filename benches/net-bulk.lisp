@@ -1,0 +1,36 @@
+;;; Bulk transfer through loopback: a receiver process and a sender in one
+;;; netlisp, 64 KiB READ-SEQUENCE / WRITE-SEQUENCE on octet vectors.
+;;; Prints the megabytes per second. Arguments: [MIB] (default 256).
+(require "comm")
+
+(defvar *mib* (if netlisp:*args* (parse-integer (first netlisp:*args*)) 256))
+(defvar *port* nil)
+(defvar *received* 0)
+(defvar *done* (mp:make-semaphore))
+
+(defun sink (handle)
+  (mp:process-run-function "sink" '()
+    (lambda ()
+      (with-open-stream (s (make-instance 'comm:socket-stream :socket handle :direction :io
+                                          :element-type '(unsigned-byte 8)))
+        (let ((buf (make-array 65536 :element-type '(unsigned-byte 8))))
+          (loop for n = (read-sequence buf s)
+                do (incf *received* n)
+                while (= n 65536))))
+      (mp:semaphore-release *done*))))
+
+(defvar *server*
+  (comm:start-up-server :function 'sink :service 0 :address "127.0.0.1" :wait t
+                        :announce (lambda (s c) (declare (ignore c))
+                                    (when s (setf *port* (nth-value 1 (comm:get-socket-address s)))))))
+
+(let ((buf (make-array 65536 :element-type '(unsigned-byte 8) :initial-element 7))
+      (start (get-internal-real-time)))
+  (with-open-stream (s (comm:open-tcp-stream "127.0.0.1" *port* :errorp t
+                                             :element-type '(unsigned-byte 8)))
+    (dotimes (i (* *mib* 16)) (write-sequence buf s)))
+  (mp:semaphore-acquire *done*)
+  (let ((secs (/ (- (get-internal-real-time) start) internal-time-units-per-second)))
+    (assert (= *received* (* *mib* 1024 1024)))
+    (format t "~,1F~%" (/ *mib* secs))))
+(comm:server-terminate *server*)

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Network benchmarks: netlisp against CPython on loopback, one table.
+
+    benches/net.py [--quick]
+
+Rows (each a median of --reps runs, interleaved netlisp / peer):
+  bulk     256 MiB through one connection, sender and receiver in the same
+           process, 64 KiB writes and reads (MB/s; netlisp: benches/net-bulk.lisp)
+  echo     64-byte round trips against examples/echo-server.lisp and a
+           socketserver.ThreadingTCPServer, the same python client for both
+           (4 client processes, one connection each)
+  http     wrk -c16 against examples/http-server.lisp (a process per
+           connection, HTTP/1.0, close after each) and http.server's
+           ThreadingHTTPServer (requests/s)
+  idle     10,000 idle connections to the netlisp echo server: its RSS and
+           the latency of one more client's connect + round trip
+  churn    sequential connect / round trip / close, 100,000 times (20,000
+           with --quick): echo-server RSS after 1,000 and at the end
+
+Targets (issue 8): bulk and echo at least CPython's, http at least 5x,
+idle RSS under 300 MiB and a new client under 10 ms, churn drift at most
+10 MiB. Ratios are netlisp / CPython for rates (above 1: netlisp is faster).
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+NETLISP = os.path.join(ROOT, "target", "release", "netlisp")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+PY_BULK = r"""
+import socket, sys, threading, time
+mib = int(sys.argv[1])
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+got = [0]
+def sink():
+    c, _ = srv.accept()
+    buf = bytearray(65536)
+    while True:
+        n = c.recv_into(buf)
+        if not n: break
+        got[0] += n
+    c.close()
+t = threading.Thread(target=sink); t.start()
+start = time.time()
+s = socket.create_connection(srv.getsockname())
+data = bytes(65536)
+for i in range(mib * 16): s.sendall(data)
+s.close(); t.join()
+assert got[0] == mib << 20
+print("%.1f" % (mib / (time.time() - start)))
+"""
+
+PY_ECHO_SERVER = r"""
+import socketserver, sys
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line); self.wfile.flush()
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+srv = socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), H)
+srv.daemon_threads = True
+srv.serve_forever()
+"""
+
+PY_HTTP_SERVER = r"""
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("Hello from python: %s\n" % self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+ECHO_CLIENT = r"""
+import socket, sys, time
+from multiprocessing import Pool
+port, n = int(sys.argv[1]), int(sys.argv[2])
+def run(_):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    f = s.makefile("rb")
+    line = b"x" * 63 + b"\n"
+    for i in range(n):
+        s.sendall(line)
+        assert f.readline() == line
+    s.close()
+with Pool(4) as p:
+    start = time.time(); p.map(run, range(4)); print("%.0f" % (4 * n / (time.time() - start)))
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, limit=10.0):
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server on port %d did not come up" % port)
+
+
+class Server:
+    def __init__(self, cmd, port):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.port = port
+        wait_port(port)
+
+    def rss_mib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+        return float("nan")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def netlisp_echo(port):
+    return Server([NETLISP, os.path.join(ROOT, "examples", "echo-server.lisp"), str(port)], port)
+
+
+def netlisp_http(port):
+    return Server([NETLISP, os.path.join(ROOT, "examples", "http-server.lisp"), str(port)], port)
+
+
+def run_out(cmd, limit=300):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=limit, check=True).stdout
+
+
+def bulk(impl, mib):
+    if impl == "netlisp":
+        return float(run_out([NETLISP, os.path.join(HERE, "net-bulk.lisp"), str(mib)]))
+    return float(run_out([PYTHON, "-c", PY_BULK, str(mib)]))
+
+
+def echo(impl, n):
+    port = free_port()
+    server = netlisp_echo(port) if impl == "netlisp" else Server([PYTHON, "-c", PY_ECHO_SERVER, str(port)], port)
+    with server:
+        return float(run_out([PYTHON, "-c", ECHO_CLIENT, str(port), str(n)]))
+
+
+def http(impl, secs):
+    port = free_port()
+    server = netlisp_http(port) if impl == "netlisp" else Server([PYTHON, "-c", PY_HTTP_SERVER, str(port)], port)
+    with server:
+        out = run_out(["wrk", "-t2", "-c16", "-d%ds" % secs, "http://127.0.0.1:%d/hi" % port], secs + 60)
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError("no Requests/sec in wrk output:\n" + out)
+
+
+def round_trip_ms(port):
+    start = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"ping\n")
+        got = b""
+        while not got.endswith(b"\n"):
+            chunk = s.recv(100)
+            if not chunk:
+                raise RuntimeError("echo server closed the connection")
+            got += chunk
+    return (time.perf_counter() - start) * 1000.0
+
+
+def idle(count):
+    port = free_port()
+    with netlisp_echo(port) as server:
+        base = server.rss_mib()
+        conns = []
+        for i in range(count):
+            conns.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        # Every connection has its process once a round trip on the last works.
+        round_trip_ms(port)
+        time.sleep(0.5)
+        rss = server.rss_mib()
+        latency = statistics.median(round_trip_ms(port) for _ in range(21))
+        for c in conns:
+            c.close()
+        return base, rss, latency
+
+
+def churn(total):
+    port = free_port()
+    with netlisp_echo(port) as server:
+        for i in range(1000):
+            round_trip_ms(port)
+        early = server.rss_mib()
+        start = time.time()
+        for i in range(total - 1000):
+            round_trip_ms(port)
+        rate = (total - 1000) / (time.time() - start)
+        time.sleep(0.5)
+        return early, server.rss_mib(), rate
+
+
+def median_pair(fn, arg, reps):
+    """Interleaved medians for netlisp and python3."""
+    runs = {"netlisp": [], "python3": []}
+    for _ in range(reps):
+        for impl in runs:
+            runs[impl].append(fn(impl, arg))
+    return statistics.median(runs["netlisp"]), statistics.median(runs["python3"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, one repetition")
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    if not os.path.exists(NETLISP):
+        sys.exit("build first: cargo build --release")
+    reps = 1 if args.quick else args.reps
+    rows = []
+
+    n, p = median_pair(bulk, 64 if args.quick else 256, reps)
+    rows.append(("bulk 64 KiB writes, MB/s", n, p, n / p, ">= 1.0"))
+    n, p = median_pair(echo, 2000 if args.quick else 10000, reps)
+    rows.append(("echo 64-byte round trips/s, 4 clients", n, p, n / p, ">= 1.0"))
+    if shutil.which("wrk"):
+        n, p = median_pair(http, 3 if args.quick else 10, reps)
+        rows.append(("http wrk -c16 requests/s", n, p, n / p, ">= 5.0"))
+    else:
+        print("wrk not installed (apt-get install wrk): http row skipped", file=sys.stderr)
+
+    print("| workload | netlisp | python3 | ratio | target |")
+    print("|---|---:|---:|---:|---|")
+    for name, n, p, r, t in rows:
+        print("| %s | %.0f | %.0f | %.2fx | %s |" % (name, n, p, r, t))
+
+    count = 2000 if args.quick else 10000
+    base, rss, latency = idle(count)
+    print()
+    print("| netlisp echo server | value | target |")
+    print("|---|---:|---|")
+    print("| RSS at start | %.1f MiB | |" % base)
+    print("| RSS with %d idle connections | %.1f MiB | < 300 MiB |" % (count, rss))
+    print("| new client connect + round trip, median of 21 | %.2f ms | < 10 ms |" % latency)
+    total = 20000 if args.quick else 100000
+    early, late, rate = churn(total)
+    print("| RSS after 1,000 sequential connections | %.1f MiB | |" % early)
+    print("| RSS after %d | %.1f MiB (drift %+.1f) | drift <= 10 MiB |" % (total, late, late - early))
+    print("| sequential connections/s (python client) | %.0f | |" % rate)
+
+
+if __name__ == "__main__":
+    main()
