@@ -254,6 +254,41 @@ fn tour_talks_to_its_own_server_and_ends() {
     assert_eq!(out.code, Some(0));
 }
 
+#[test]
+fn bulk_octets_arrive_intact_in_both_directions() {
+    // An echo peer in this test: every byte written comes back.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((conn, _)) = listener.accept() {
+            let mut reader = conn.try_clone().unwrap();
+            let mut writer = conn;
+            let _ = std::io::copy(&mut reader, &mut writer);
+        }
+    });
+    let script = r#"(require "comm")
+(let* ((n (* 3 1024 1024))
+       (out (make-array n :element-type '(unsigned-byte 8)))
+       (back (make-array (+ n 7) :element-type '(unsigned-byte 8) :initial-element 0))
+       (s (comm:open-tcp-stream "127.0.0.1" (parse-integer (first netlisp:*args*))
+                                :errorp t :element-type '(unsigned-byte 8) :read-timeout 20)))
+  (dotimes (i n) (setf (aref out i) (mod (* i 7) 251)))
+  (mp:process-run-function "sender" '()
+    (lambda ()
+      ;; Pieces of every size through both write paths.
+      (loop with i = 0 for size in '(1 100 70000 16384 5 1000000 3) while (< i n)
+            do (write-sequence out s :start i :end (min n (+ i size))) (incf i size)
+            finally (write-sequence out s :start (min i n)))
+      (force-output s)))
+  (let ((got (loop with i = 7 while (< i (+ n 7))
+                   for k = (read-sequence back s :start i :end (min (+ n 7) (+ i 50000)))
+                   do (setf i k) finally (return (- i 7)))))
+    (format t "~D ~A ~A~%" got (every #'zerop (subseq back 0 7)) (equalp (subseq back 7) out))))
+"#;
+    let out = run_lisp(script, &[&port.to_string()], Duration::from_secs(60));
+    assert_eq!(out.stdout, "3145728 T T\n", "{}", out.stderr);
+}
+
 // ---------------------------------------------------------------------
 // The examples against real peers
 

@@ -202,9 +202,23 @@ crate::defbuiltins! {
                 let d = arr.data();
                 match &*d {
                     ArrayData::U8(bytes) => {
-                        let chunk = bytes[start..end].to_vec();
+                        // Send straight from the vector what the socket or
+                        // file takes now; copy only the rest, which may
+                        // have to wait (the vector is not borrowed then).
+                        let sent = match s.bytes().filter(|b| b.output && s.is_open()) {
+                            Some(b) => b.write_now(&bytes[start..end]),
+                            None => Ok(0),
+                        };
+                        let rest = match &sent {
+                            Ok(n) => bytes[start + n..end].to_vec(),
+                            Err(_) => Vec::new(),
+                        };
                         drop(d);
-                        st::write_bytes(ctx, &s, &chunk)?;
+                        match sent {
+                            Err(e) => return Err(s.bytes().unwrap().write_failed(ctx, &e)),
+                            Ok(n) if n > 0 && rest.is_empty() => {}
+                            Ok(_) => st::write_bytes(ctx, &s, &rest)?,
+                        }
                     }
                     ArrayData::Char(cs) => {
                         let text: String = cs[start..end].iter().collect();
@@ -302,11 +316,8 @@ crate::defbuiltins! {
                 if start >= end { return Ok(Value::int(start as i64)); }
                 let is_bytes = matches!(&*arr.data(), ArrayData::U8(_));
                 if is_bytes && s.bytes().is_some() && !st::has_pushback(&s) {
-                    let mut buf = vec![0u8; end - start];
-                    let n = s.bytes().unwrap().read_bytes(ctx, &mut buf, true)?;
-                    if let ArrayData::U8(d) = &mut *arr.data_mut() {
-                        d[start..start + n].copy_from_slice(&buf[..n]);
-                    }
+                    let dest = OctetRange { arr, start, end };
+                    let n = s.bytes().unwrap().read_bytes_to(ctx, &dest, true)?;
                     return Ok(Value::int((start + n) as i64));
                 }
                 let is_chars = matches!(&*arr.data(), ArrayData::Char(_));
@@ -834,3 +845,31 @@ pub fn chars_value(c: Vec<char>) -> Value {
 
 #[allow(dead_code)]
 fn _elem(_: ElemType) {}
+
+/// Part of an octet vector that READ-SEQUENCE fills in place. The vector
+/// is borrowed only for each read; if another process shrinks it while
+/// this one waits, the read fails instead of writing out of bounds.
+struct OctetRange<'a> {
+    arr: &'a crate::array::Array,
+    start: usize,
+    end: usize,
+}
+
+impl crate::stream::ByteDest for OctetRange<'_> {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+    fn with(
+        &self,
+        from: usize,
+        f: &mut dyn FnMut(&mut [u8]) -> std::io::Result<Option<usize>>,
+    ) -> std::io::Result<Option<usize>> {
+        match &mut *self.arr.data_mut() {
+            ArrayData::U8(d) if self.end <= d.len() => f(&mut d[self.start + from..self.end]),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the vector changed size during READ-SEQUENCE",
+            )),
+        }
+    }
+}

@@ -215,6 +215,32 @@ fn failed(
     }
 }
 
+/// Send what the sink takes now from `data`, without parking: the bytes
+/// accepted (0 when it would block at once). The caller sends the rest
+/// with [`write_all`], and turns an error into a condition with
+/// [`write_failed`] once it holds no borrow a handler might need.
+pub fn write_now(io: &RefCell<Box<dyn ByteIo>>, data: &[u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < data.len() {
+        match io.borrow_mut().try_write(&data[n..]) {
+            Ok(Some(0)) | Ok(None) => break,
+            Ok(Some(k)) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Signal the failure `e` of a write to `io`.
+pub fn write_failed(
+    ctx: &mut Ctx,
+    io: &RefCell<Box<dyn ByteIo>>,
+    e: &std::io::Error,
+) -> crate::ctx::Exit {
+    failed(ctx, io, true, IoCause::Os(e))
+}
+
 /// Read at least one byte (or learn of end of file), parking the process
 /// while the source would block.
 pub fn read_some(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, buf: &mut [u8]) -> R<usize> {

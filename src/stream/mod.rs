@@ -21,10 +21,43 @@ pub use io::{ByteIo, Encoding};
 
 /// Size of write buffers before they are flushed on their own.
 const WRITE_CHUNK: usize = 64 * 1024;
-/// Size of read buffers.
+/// Largest size of read buffers.
 const READ_CHUNK: usize = 64 * 1024;
-/// Reads at least this large skip the buffer when it is empty.
+/// First size of a read buffer: it doubles each time a read fills it, so
+/// an idle connection costs 4 KiB and a bulk one soon reads 64 KiB at once.
+const READ_START: usize = 4 * 1024;
+/// Reads and writes at least this large skip the buffer when it is empty.
 const DIRECT_READ: usize = 16 * 1024;
+
+/// Where [`ByteStream::read_bytes_to`] puts bytes: storage of a fixed
+/// length, lent out from an offset for one read or copy at a time.
+pub trait ByteDest {
+    /// How many bytes the destination takes.
+    fn len(&self) -> usize;
+    /// Whether it takes none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Run `f` on the destination's bytes from `from` to its end.
+    fn with(
+        &self,
+        from: usize,
+        f: &mut dyn FnMut(&mut [u8]) -> std::io::Result<Option<usize>>,
+    ) -> std::io::Result<Option<usize>>;
+}
+
+impl ByteDest for RefCell<&mut [u8]> {
+    fn len(&self) -> usize {
+        self.borrow().len()
+    }
+    fn with(
+        &self,
+        from: usize,
+        f: &mut dyn FnMut(&mut [u8]) -> std::io::Result<Option<usize>>,
+    ) -> std::io::Result<Option<usize>> {
+        f(&mut self.borrow_mut()[from..])
+    }
+}
 
 /// Read side of a byte stream.
 pub struct ReadBuf {
@@ -293,8 +326,8 @@ impl ByteStream {
                 r.pos = 0;
                 r.end = 0;
             }
-            if r.buf.len() < READ_CHUNK {
-                r.buf.resize(READ_CHUNK, 0);
+            if r.buf.is_empty() {
+                r.buf.resize(READ_START, 0);
             }
             let end = r.end;
             if end == r.buf.len() {
@@ -303,6 +336,10 @@ impl ByteStream {
             let got = io.try_read(&mut r.buf[end..])?;
             if let Some(k) = got {
                 r.end += k;
+                if r.end == r.buf.len() && r.buf.len() < READ_CHUNK {
+                    let grown = r.buf.len() * 2;
+                    r.buf.resize(grown, 0);
+                }
             }
             Ok(got)
         })?;
@@ -418,16 +455,26 @@ impl ByteStream {
     /// Read up to `out.len()` bytes, waiting only until at least one is
     /// available unless `full` (then until `out` is full or end of file).
     pub fn read_bytes(&self, ctx: &mut Ctx, out: &mut [u8], full: bool) -> R<usize> {
+        let out = RefCell::new(out);
+        self.read_bytes_to(ctx, &out, full)
+    }
+
+    /// [`read_bytes`](Self::read_bytes) into storage the destination lends
+    /// only for each copy or read, never while the process is parked, so
+    /// a Lisp vector can be filled in place.
+    pub fn read_bytes_to(&self, ctx: &mut Ctx, out: &dyn ByteDest, full: bool) -> R<usize> {
+        let len = out.len();
         let mut n = 0;
-        while n < out.len() {
+        while n < len {
             if n > 0 && !full && self.buffered() == 0 {
                 break;
             }
-            if self.buffered() == 0 && out.len() - n >= DIRECT_READ && !self.read.borrow().eof {
+            if self.buffered() == 0 && len - n >= DIRECT_READ && !self.read.borrow().eof {
                 // A large read with nothing buffered: no copy through
                 // the buffer.
-                let dest = &mut out[n..];
-                let k = io::read_some_with(ctx, &self.io, &mut |io| io.try_read(dest))?;
+                let k = io::read_some_with(ctx, &self.io, &mut |io| {
+                    out.with(n, &mut |dest| io.try_read(dest))
+                })?;
                 if k == 0 {
                     self.read.borrow_mut().eof = true;
                     break;
@@ -439,9 +486,13 @@ impl ByteStream {
                 break;
             }
             let mut r = self.read.borrow_mut();
-            let k = (r.end - r.pos).min(out.len() - n);
+            let k = (r.end - r.pos).min(len - n);
             let p = r.pos;
-            out[n..n + k].copy_from_slice(&r.buf[p..p + k]);
+            out.with(n, &mut |dest| {
+                dest[..k].copy_from_slice(&r.buf[p..p + k]);
+                Ok(None)
+            })
+            .ok();
             r.pos += k;
             n += k;
         }
@@ -479,8 +530,27 @@ impl ByteStream {
         r.eof && r.pos >= r.end
     }
 
+    /// Send what the sink takes at once from `b`, bypassing the buffer;
+    /// only when nothing is queued (order) and `b` is large (worth it).
+    /// Returns the bytes sent; the caller queues the rest.
+    pub fn write_now(&self, b: &[u8]) -> std::io::Result<usize> {
+        if b.len() < DIRECT_READ || !self.write.borrow().is_empty() {
+            return Ok(0);
+        }
+        io::write_now(&self.io, b)
+    }
+
+    /// Signal the failure `e` of a write to this stream.
+    pub fn write_failed(&self, ctx: &mut Ctx, e: &std::io::Error) -> crate::ctx::Exit {
+        io::write_failed(ctx, &self.io, e)
+    }
+
     /// Queue bytes for output.
     pub fn write_bytes(&self, ctx: &mut Ctx, b: &[u8]) -> R<()> {
+        if b.len() >= DIRECT_READ && self.write.borrow().is_empty() {
+            // A large write with nothing queued: no copy through the buffer.
+            return io::write_all(ctx, &self.io, b);
+        }
         let big = {
             let mut w = self.write.borrow_mut();
             w.extend_from_slice(b);
