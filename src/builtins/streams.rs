@@ -215,7 +215,7 @@ crate::defbuiltins! {
                         };
                         drop(d);
                         match sent {
-                            Err(e) => return Err(s.bytes().unwrap().write_failed(ctx, &e)),
+                            Err(e) => return Err(s.bytes().unwrap().os_failed(ctx, true, &e)),
                             Ok(n) if n > 0 && rest.is_empty() => {}
                             Ok(_) => st::write_bytes(ctx, &s, &rest)?,
                         }

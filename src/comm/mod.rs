@@ -255,7 +255,7 @@ pub fn seconds_of(ctx: &mut Ctx, v: Option<&Value>) -> R<Option<f64>> {
             } else {
                 -1.0
             };
-            if s.is_nan() || s < 0.0 || !s.is_finite() {
+            if s < 0.0 || !s.is_finite() {
                 return Err(cond::type_error(ctx, v.clone(), "(OR NULL (REAL 0))"));
             }
             Ok(Some(s))

@@ -162,14 +162,14 @@ impl SocketCore {
 
     /// Close the socket. A connection first discards input the program
     /// did not read (what is already queued), so the kernel does not
-    /// answer the close with a reset. With `abort`, the connection is
-    /// reset on purpose (SO_LINGER 0), as CLOSE :ABORT T asks.
+    /// answer the close with a reset. With `abort` (CLOSE :ABORT T) it
+    /// closes at once.
     pub fn close(&self, abort: bool) {
         let Some(s) = self.sock.borrow_mut().take() else {
             return;
         };
-        // An abort skips the drain: close(2) at once. The peer sees end
-        // of file, or a reset if input it sent is still unread.
+        // Without the drain the peer sees end of file, or a reset if
+        // input it sent is still unread.
         if self.role == Role::Connection && !abort {
             drain(&s);
         }

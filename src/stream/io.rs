@@ -218,7 +218,7 @@ fn failed(
 /// Send what the sink takes now from `data`, without parking: the bytes
 /// accepted (0 when it would block at once). The caller sends the rest
 /// with [`write_all`], and turns an error into a condition with
-/// [`write_failed`] once it holds no borrow a handler might need.
+/// [`os_failed`] once it holds no borrow a handler might need.
 pub fn write_now(io: &RefCell<Box<dyn ByteIo>>, data: &[u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < data.len() {
@@ -232,13 +232,14 @@ pub fn write_now(io: &RefCell<Box<dyn ByteIo>>, data: &[u8]) -> std::io::Result<
     Ok(n)
 }
 
-/// Signal the failure `e` of a write to `io`.
-pub fn write_failed(
+/// Signal the OS failure `e` of a read (`write` false) or write on `io`.
+pub fn os_failed(
     ctx: &mut Ctx,
     io: &RefCell<Box<dyn ByteIo>>,
+    write: bool,
     e: &std::io::Error,
 ) -> crate::ctx::Exit {
-    failed(ctx, io, true, IoCause::Os(e))
+    failed(ctx, io, write, IoCause::Os(e))
 }
 
 /// Read at least one byte (or learn of end of file), parking the process

@@ -488,11 +488,14 @@ impl ByteStream {
             let mut r = self.read.borrow_mut();
             let k = (r.end - r.pos).min(len - n);
             let p = r.pos;
-            out.with(n, &mut |dest| {
+            let copied = out.with(n, &mut |dest| {
                 dest[..k].copy_from_slice(&r.buf[p..p + k]);
-                Ok(None)
-            })
-            .ok();
+                Ok(Some(k))
+            });
+            if let Err(e) = copied {
+                drop(r);
+                return Err(self.os_failed(ctx, false, &e));
+            }
             r.pos += k;
             n += k;
         }
@@ -540,9 +543,9 @@ impl ByteStream {
         io::write_now(&self.io, b)
     }
 
-    /// Signal the failure `e` of a write to this stream.
-    pub fn write_failed(&self, ctx: &mut Ctx, e: &std::io::Error) -> crate::ctx::Exit {
-        io::write_failed(ctx, &self.io, e)
+    /// Signal the OS failure `e` of a read (`write` false) or write.
+    pub fn os_failed(&self, ctx: &mut Ctx, write: bool, e: &std::io::Error) -> crate::ctx::Exit {
+        io::os_failed(ctx, &self.io, write, e)
     }
 
     /// Queue bytes for output.
