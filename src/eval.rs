@@ -971,6 +971,14 @@ pub fn call_function(ctx: &mut Ctx, fun: &Gc<Function>, args: &[Value], loc: Loc
         }
         FnKind::Generic(_) => crate::clos::call_generic(ctx, fun, args),
         FnKind::Bound(b) => {
+            let (min, max) = b.arity;
+            if args.len() < min || max.is_some_and(|m| args.len() > m) {
+                return Err(conditions::arity_error(
+                    ctx,
+                    &Value::Function(fun.clone()),
+                    args.len(),
+                ));
+            }
             let fmark = ctx.frames.len();
             ctx.frames.push(CallFrame {
                 func: FrameFn::of(fun),
@@ -985,10 +993,29 @@ pub fn call_function(ctx: &mut Ctx, fun: &Gc<Function>, args: &[Value], loc: Loc
 }
 
 /// A function implemented by `f` over captured values `env`.
+/// It checks no argument count: for internal protocols (method functions)
+/// whose callers fix the arguments.
 pub fn make_native_closure(name: &str, env: Vec<Value>, f: crate::function::BoundFnPtr) -> Value {
+    make_native_closure_arity(name, (0, None), env, f)
+}
+
+/// [`make_native_closure`] for a function Lisp code calls: a call with
+/// fewer than `arity.0` or more than `arity.1` arguments is a
+/// PROGRAM-ERROR before `f` runs.
+pub fn make_native_closure_arity(
+    name: &str,
+    arity: (usize, Option<usize>),
+    env: Vec<Value>,
+    f: crate::function::BoundFnPtr,
+) -> Value {
     let name = crate::reader::read_symbol_name(name);
     Value::Function(Gc::new(Function {
-        kind: FnKind::Bound(Box::new(crate::function::BoundFn { name, env, f })),
+        kind: FnKind::Bound(Box::new(crate::function::BoundFn {
+            name,
+            env,
+            f,
+            arity,
+        })),
     }))
 }
 

@@ -335,7 +335,34 @@ struct Fmt<'c> {
     out: Out,
 }
 
+/// Largest directive parameter (columns, copies, digits): output is built
+/// in memory, so a larger one is a FORMAT error, not an allocation abort.
+const MAX_PARAM: i64 = 100_000_000;
+
 fn param_int(ctx: &mut Ctx, p: Option<&Param>, args: &mut Args, default: i64) -> R<i64> {
+    let n = param_raw(ctx, p, args, default)?;
+    if n.unsigned_abs() > MAX_PARAM as u64 {
+        return Err(cond::format_error(
+            ctx,
+            format!("error in FORMAT: the parameter {n} is too large (at most {MAX_PARAM})"),
+        ));
+    }
+    Ok(n)
+}
+
+/// A parameter that counts columns or characters: negative is an error.
+fn param_count(ctx: &mut Ctx, p: Option<&Param>, args: &mut Args, default: i64) -> R<usize> {
+    let n = param_int(ctx, p, args, default)?;
+    if n < 0 {
+        return Err(cond::format_error(
+            ctx,
+            format!("error in FORMAT: the parameter must not be negative, not {n}"),
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn param_raw(ctx: &mut Ctx, p: Option<&Param>, args: &mut Args, default: i64) -> R<i64> {
     Ok(match p {
         None | Some(Param::None) => default,
         Some(Param::Int(n)) => *n,
@@ -353,12 +380,21 @@ fn param_opt(ctx: &mut Ctx, p: Option<&Param>, args: &mut Args) -> R<Option<i64>
     Ok(match p {
         None | Some(Param::None) => None,
         Some(Param::V) => match args.next(ctx)? {
-            Value::Fixnum(n) => Some(n),
             Value::Nil => None,
-            other => return Err(cond::type_error(ctx, other, "INTEGER")),
+            v => {
+                let n = Param::Int(fixnum_param(ctx, v)?);
+                Some(param_int(ctx, Some(&n), args, 0)?)
+            }
         },
         other => Some(param_int(ctx, other, args, 0)?),
     })
+}
+
+fn fixnum_param(ctx: &mut Ctx, v: Value) -> R<i64> {
+    match v {
+        Value::Fixnum(n) => Ok(n),
+        other => Err(cond::type_error(ctx, other, "INTEGER")),
+    }
 }
 
 fn param_char(ctx: &mut Ctx, p: Option<&Param>, args: &mut Args, default: char) -> R<char> {
@@ -692,10 +728,10 @@ impl Fmt<'_> {
     }
 
     fn integer_dir(&mut self, d: &Directive, args: &mut Args, base: u32) -> R<()> {
-        let mincol = param_int(self.ctx, d.params.first(), args, 0)? as usize;
+        let mincol = param_count(self.ctx, d.params.first(), args, 0)?;
         let padchar = param_char(self.ctx, d.params.get(1), args, ' ')?;
         let comma = param_char(self.ctx, d.params.get(2), args, ',')?;
-        let interval = param_int(self.ctx, d.params.get(3), args, 3)? as usize;
+        let interval = param_count(self.ctx, d.params.get(3), args, 3)?;
         let v = args.next(self.ctx)?;
         let s = if v.is_integer() {
             let mut digits = number::integer_string(&v, base);
@@ -740,9 +776,9 @@ impl Fmt<'_> {
     fn directive(&mut self, d: &Directive, args: &mut Args) -> R<Flow> {
         match d.ch {
             'A' | 'S' => {
-                let mincol = param_int(self.ctx, d.params.first(), args, 0)? as usize;
-                let colinc = param_int(self.ctx, d.params.get(1), args, 1)? as usize;
-                let minpad = param_int(self.ctx, d.params.get(2), args, 0)? as usize;
+                let mincol = param_count(self.ctx, d.params.first(), args, 0)?;
+                let colinc = param_count(self.ctx, d.params.get(1), args, 1)?;
+                let minpad = param_count(self.ctx, d.params.get(2), args, 0)?;
                 let padchar = param_char(self.ctx, d.params.get(3), args, ' ')?;
                 let v = args.next(self.ctx)?;
                 if d.params.is_empty() && !(d.colon && v.is_nil()) {
@@ -958,8 +994,8 @@ impl Fmt<'_> {
                 }
             }
             'T' => {
-                let colnum = param_int(self.ctx, d.params.first(), args, 1)? as usize;
-                let colinc = param_int(self.ctx, d.params.get(1), args, 1)? as usize;
+                let colnum = param_count(self.ctx, d.params.first(), args, 1)?;
+                let colinc = param_count(self.ctx, d.params.get(1), args, 1)?;
                 if let Some(p) = self.out.pretty.clone() {
                     let kind = match (d.colon, d.at) {
                         (true, true) => crate::printer::pretty::TabKind::SectionRelative,
@@ -991,7 +1027,7 @@ impl Fmt<'_> {
             }
             '*' => {
                 if d.at {
-                    let n = param_int(self.ctx, d.params.first(), args, 0)? as usize;
+                    let n = param_count(self.ctx, d.params.first(), args, 0)?;
                     if n > args.list.len() {
                         return Err(cond::format_error(
                             self.ctx,
@@ -1000,7 +1036,7 @@ impl Fmt<'_> {
                     }
                     args.pos = n;
                 } else if d.colon {
-                    let n = param_int(self.ctx, d.params.first(), args, 1)? as usize;
+                    let n = param_count(self.ctx, d.params.first(), args, 1)?;
                     if n > args.pos {
                         return Err(cond::format_error(
                             self.ctx,
@@ -1291,9 +1327,9 @@ impl Fmt<'_> {
         if d.close_colon {
             return self.logical_block(d, args);
         }
-        let mincol = param_int(self.ctx, d.params.first(), args, 0)? as usize;
-        let colinc = param_int(self.ctx, d.params.get(1), args, 1)?.max(1) as usize;
-        let minpad = param_int(self.ctx, d.params.get(2), args, 0)? as usize;
+        let mincol = param_count(self.ctx, d.params.first(), args, 0)?;
+        let colinc = param_count(self.ctx, d.params.get(1), args, 1)?.max(1);
+        let minpad = param_count(self.ctx, d.params.get(2), args, 0)?;
         let padchar = param_char(self.ctx, d.params.get(3), args, ' ')?;
         let mut segs = Vec::new();
         let mut flow = Flow::Normal;

@@ -342,6 +342,9 @@ pub struct BoundFn {
     pub env: Vec<Value>,
     /// The body.
     pub f: BoundFnPtr,
+    /// Argument counts accepted: at least `.0`, at most `.1` if given.
+    /// The body may index `args` within these bounds.
+    pub arity: (usize, Option<usize>),
 }
 
 /// A function object.

@@ -231,3 +231,33 @@ fn reference_document_is_current() {
         "docs/reference.md is out of date: run `cargo run --release -- --reference > docs/reference.md`"
     );
 }
+
+#[test]
+fn sizes_from_input_are_checked_before_allocating() {
+    // Lengths and widths written in the text are errors past netlisp's
+    // limits instead of multi-terabyte allocations (SBCL would exhaust
+    // its heap instead, so this is netlisp's own behaviour).
+    let text = r##"
+(dolist (src '("#99999999999(1)" "#9999999999999*1" "#100000000A()" "#3(1 2 3 4)"))
+  (handler-case (print (read-from-string src))
+    (reader-error (c) (format t "~&~A: ~A~%" src c))))
+(dolist (ctl '("~1000000000000D" "~v,2F"))
+  (handler-case (format nil ctl 10000000000 1.5)
+    (error (c) (format t "~&~A: ~A~%" ctl c))))
+(print (read-from-string "#3(1)"))
+"##;
+    let out = run_script("limits", text, &[]);
+    assert_eq!(
+        stdout(&out),
+        "#99999999999(1): vector length 99999999999 is larger than the reader fills out (16777216) (at <unknown>:1:1)\n\
+         #9999999999999*1: vector length 9999999999999 is larger than the reader fills out (16777216) (at <unknown>:1:1)\n\
+         #100000000A(): array rank 100000000 is not below 65529 (at <unknown>:1:1)\n\
+         #3(1 2 3 4): vector longer than specified length (at <unknown>:1:1)\n\
+         ~1000000000000D: error in FORMAT: the parameter 1000000000000 is too large (at most 100000000)\n\
+         ~v,2F: error in FORMAT: the parameter 10000000000 is too large (at most 100000000)\n\
+         \n#(1 1 1) ",
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

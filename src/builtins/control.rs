@@ -176,7 +176,7 @@ crate::defbuiltins! {
     /// Return a function computing the negation of FUNCTION.
     fn COMPLEMENT "COMPLEMENT" "(function)" (ctx, a) {
         let f = function(ctx, &a[0])?;
-        Ok(crate::eval::make_native_closure("COMPLEMENT", vec![f], |ctx, env, args| {
+        Ok(crate::eval::make_native_closure_arity("COMPLEMENT", (0, None), vec![f], |ctx, env, args| {
             Ok(Value::bool(apply(ctx, &env[0], args)?.is_nil()))
         }))
     }

@@ -529,7 +529,7 @@ crate::defbuiltins! {
     }
     /// A function that formats with CONTROL-STRING to a stream.
     fn FORMATTER_FN "NETLISP-SYSTEM:%FORMATTER" "(control-string)" (ctx, a) {
-        Ok(crate::eval::make_native_closure("FORMATTER", vec![a[0].clone()], |ctx, env, args| {
+        Ok(crate::eval::make_native_closure_arity("FORMATTER", (1, None), vec![a[0].clone()], |ctx, env, args| {
             let Some((s, rest)) = args.split_first() else { return Ok(Value::Nil) };
             let f = FORMAT.f;
             let mut call = vec![s.clone(), env[0].clone()];

@@ -215,14 +215,14 @@ crate::defbuiltins! {
             for (i, s) in slots.iter().enumerate() {
                 let acc = intern_here(&format!("{}{}", conc, sym_name(s)));
                 let is_list = matches!(&rep_type, Value::Symbol(t) if t.name() == "LIST");
-                let f = crate::eval::make_native_closure(&format!("{}{}", conc, sym_name(s)), vec![Value::Fixnum((i + off) as i64), Value::bool(is_list)], |ctx, env, args| {
+                let f = crate::eval::make_native_closure_arity(&format!("{}{}", conc, sym_name(s)), (1, Some(1)), vec![Value::Fixnum((i + off) as i64), Value::bool(is_list)], |ctx, env, args| {
                     let k = env[0].as_fixnum().unwrap() as usize;
                     if env[1].truthy() { Ok(args[0].iter().nth(k).unwrap_or(Value::Nil)) } else {
                         match &args[0] { Value::Array(v) => Ok(v.get(k)), other => Err(cond::type_error(ctx, other.clone(), "VECTOR")) }
                     }
                 });
                 super::control::set_fdefinition(ctx, &acc, f)?;
-                let setter = crate::eval::make_native_closure("STRUCT-SETTER", vec![Value::Fixnum((i + off) as i64), Value::bool(is_list)], |ctx, env, args| {
+                let setter = crate::eval::make_native_closure_arity("STRUCT-SETTER", (2, Some(2)), vec![Value::Fixnum((i + off) as i64), Value::bool(is_list)], |ctx, env, args| {
                     let k = env[0].as_fixnum().unwrap() as usize;
                     if env[1].truthy() {
                         let mut cur = args[1].clone();
@@ -271,7 +271,7 @@ crate::defbuiltins! {
         crate::clos::generic::bump_epoch();
         for (i, s) in slots.iter().enumerate() {
             let acc = intern_here(&format!("{}{}", conc, sym_name(s)));
-            let f = crate::eval::make_native_closure(&crate::printer::prin1_string(&acc), vec![Value::Class(class.clone()), Value::Fixnum(i as i64)], |ctx, env, args| {
+            let f = crate::eval::make_native_closure_arity(&crate::printer::prin1_string(&acc), (1, Some(1)), vec![Value::Class(class.clone()), Value::Fixnum(i as i64)], |ctx, env, args| {
                 let Value::Class(c) = &env[0] else { unreachable!() };
                 let inst = check(ctx, &args[0], c)?;
                 let k = env[1].as_fixnum().unwrap() as usize;
@@ -280,18 +280,18 @@ crate::defbuiltins! {
             });
             super::control::set_fdefinition(ctx, &acc, f)?;
             if !ro.get(i).is_some_and(|v| v.truthy()) {
-                let setter = crate::eval::make_native_closure("STRUCT-SETTER", vec![Value::Class(class.clone()), Value::Fixnum(i as i64)], |ctx, env, args| {
+                let setter = crate::eval::make_native_closure_arity("STRUCT-SETTER", (2, Some(2)), vec![Value::Class(class.clone()), Value::Fixnum(i as i64)], |ctx, env, args| {
                     let Value::Class(c) = &env[0] else { unreachable!() };
                     let inst = check(ctx, &args[1], c)?;
                     let k = env[1].as_fixnum().unwrap() as usize;
-                    inst.slots.borrow_mut()[k] = args[0].clone();
+                    if let Some(v) = inst.slots.borrow_mut().get_mut(k) { *v = args[0].clone(); }
                     Ok(args[0].clone())
                 });
                 super::control::set_fdefinition(ctx, &list_from([cl("SETF"), acc]), setter)?;
             }
         }
         if a[12].truthy() {
-            let f = crate::eval::make_native_closure(&sym_name(&a[12]), vec![Value::Class(class.clone())], |_, env, args| {
+            let f = crate::eval::make_native_closure_arity(&sym_name(&a[12]), (1, Some(1)), vec![Value::Class(class.clone())], |_, env, args| {
                 let Value::Class(c) = &env[0] else { unreachable!() };
                 Ok(Value::bool(matches!(&args[0], Value::Instance(i) if i.class().is_subclass_of(c))))
             });
@@ -342,8 +342,9 @@ crate::defbuiltins! {
 /// Define the copier of a structure (called from %DEFINE-STRUCTURE's
 /// caller through the copier argument).
 pub fn define_copier(ctx: &mut Ctx, copier: &Value, class: &Gc<Class>) -> R<()> {
-    let f = crate::eval::make_native_closure(
+    let f = crate::eval::make_native_closure_arity(
         &sym_name(copier),
+        (1, Some(1)),
         vec![Value::Class(class.clone())],
         |ctx, env, args| {
             let Value::Class(c) = &env[0] else {

@@ -22,6 +22,16 @@ use nom::{IResult, Input, Parser};
 use nom_locate::LocatedSpan;
 use std::rc::Rc;
 
+/// Longest vector `#N(` or `#N*` fills out to: the length comes from the
+/// text, so a larger one is a reader error rather than an allocation abort.
+const FILL_LIMIT: usize = 1 << 24;
+/// ARRAY-RANK-LIMIT, for `#NA`.
+const RANK_LIMIT: u64 = 65529;
+
+fn too_long(n: u64) -> String {
+    format!("vector length {n} is larger than the reader fills out ({FILL_LIMIT})")
+}
+
 /// Input with line and column tracking.
 pub type Span<'a> = LocatedSpan<&'a str>;
 
@@ -544,6 +554,9 @@ impl<'c> Reader<'c> {
                 }
                 let mut items = l.list_to_vec();
                 if let Some(n) = arg {
+                    if n > FILL_LIMIT as u64 {
+                        return self.syntax(&i, too_long(n));
+                    }
                     let n = n as usize;
                     if items.len() > n {
                         return self.syntax(&i, "vector longer than specified length");
@@ -646,6 +659,12 @@ impl<'c> Reader<'c> {
                     }
                 }
                 if let Some(n) = arg {
+                    if n > FILL_LIMIT as u64 {
+                        return self.syntax(&i, too_long(n));
+                    }
+                    if bits.len() > n as usize {
+                        return self.syntax(&i, "bit vector longer than specified length");
+                    }
                     let last = *bits.last().unwrap_or(&0);
                     bits.resize(n as usize, last);
                 }
@@ -674,7 +693,11 @@ impl<'c> Reader<'c> {
                 if self.suppress {
                     return Ok((rest, Value::Nil));
                 }
-                let rank = arg.unwrap_or(1) as usize;
+                let rank = arg.unwrap_or(1);
+                if rank >= RANK_LIMIT {
+                    return self.syntax(&i, format!("array rank {rank} is not below {RANK_LIMIT}"));
+                }
+                let rank = rank as usize;
                 match crate::builtins::arrays::array_from_contents(rank, &contents) {
                     Some(v) => Ok((rest, v)),
                     None => self.syntax(&i, "bad #A syntax"),

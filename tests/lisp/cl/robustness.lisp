@@ -1,0 +1,30 @@
+;;;; Calls that used to crash netlisp (issue 13): each must be an error of
+;;;; the standard class SBCL signals, or SBCL's result. Structure functions
+;;;; are called through FUNCALL so SBCL's compiler does not reject them.
+(load (merge-pathnames "../harness.lisp" *load-truename*))
+
+(defstruct pt x)
+(defstruct (lpt (:type list)) a b)
+
+(section "structure functions with the wrong arguments")
+(is (funcall 'pt-x))
+(is (funcall 'pt-x (make-pt) 2))
+(is (funcall 'pt-x 5))
+(is (funcall 'pt-p))
+(is (funcall 'pt-p 1 2))
+(is (funcall 'copy-pt))
+(is (funcall 'copy-pt 5))
+(is (funcall #'(setf pt-x) 1))
+(is (funcall #'(setf pt-x) 1 (make-pt) 3))
+(is (funcall 'lpt-a))
+(is (funcall 'lpt-b (list 1 2)))
+(is (pt-x (make-pt :x 3)))
+
+(section "format parameters out of range")
+(is (format nil "~-5D" 3))
+(is (format nil "~5,-3A|" 3))
+(is (format nil "~v,3D" -2 7))
+(is (format nil "~-3%x"))
+(is (format nil "~0%x"))
+(is (funcall (formatter "~A")))
+(is (with-output-to-string (s) (funcall (formatter "~A") s 1)))
