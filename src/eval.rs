@@ -1060,7 +1060,7 @@ pub fn call_builtin(ctx: &mut Ctx, b: &'static Builtin, args: &[Value], loc: Loc
 
 /// Lay out a builtin's &key arguments positionally, in lambda-list order,
 /// with `Value::Unbound` for those not supplied.
-fn normalize_keys(ctx: &mut Ctx, b: &'static Builtin, args: &[Value]) -> R<Args> {
+pub(crate) fn normalize_keys(ctx: &mut Ctx, b: &'static Builtin, args: &[Value]) -> R<Args> {
     let npos = (b.sig.req + b.sig.opt) as usize;
     let keys = b.key_names();
     let mut out = Args::new();

@@ -35,6 +35,8 @@ const BUILT_IN: &[&str] = &[
     "SB-INTROSPECT",
     "SB-CLTL2",
     "NETLISP",
+    "COMM+",
+    "LISPWORKS-UDP",
 ];
 
 thread_local! {

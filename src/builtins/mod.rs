@@ -67,6 +67,8 @@ pub fn tables() -> Vec<&'static [&'static Builtin]> {
         crate::comm::streams::BUILTINS,
         crate::comm::address::BUILTINS,
         crate::comm::inspect::BUILTINS,
+        crate::comm::udp::BUILTINS,
+        crate::comm::unix::BUILTINS,
     ]
 }
 

@@ -381,8 +381,18 @@ pub fn define_builtin_class(
     supers: &[&str],
     kind: ClassKind,
 ) -> Gc<Class> {
-    let class = Gc::new(Class::new(Value::Symbol(sym.clone()), kind));
     let supers: Vec<Gc<Class>> = supers.iter().map(|s| cl_class(s)).collect();
+    define_builtin_subclass(sym, supers, kind)
+}
+
+/// Define a built-in class named by `sym` below the classes `supers`
+/// (which may be other built-in classes of a module).
+pub fn define_builtin_subclass(
+    sym: Gc<crate::symbol::Symbol>,
+    supers: Vec<Gc<Class>>,
+    kind: ClassKind,
+) -> Gc<Class> {
+    let class = Gc::new(Class::new(Value::Symbol(sym.clone()), kind));
     for s in &supers {
         s.direct_subs.borrow_mut().push(class.clone());
     }

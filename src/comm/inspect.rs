@@ -8,8 +8,8 @@ use crate::value::{list_from, Value};
 use crate::world::keyword;
 use std::rc::Rc;
 
-fn addr_text(a: Option<std::net::SocketAddr>) -> String {
-    a.map_or("-".into(), |a| a.to_string())
+fn addr_text(a: Option<String>) -> String {
+    a.unwrap_or_else(|| "-".into())
 }
 
 fn state_text(c: &SocketCore) -> &'static str {
@@ -34,9 +34,10 @@ pub fn describe_socket(
     let t = |x: Option<f64>| x.map_or("none".to_string(), |s| format!("{} s", s));
     let mut out = String::new();
     out.push_str(&format!("  Handle: {}\n", c.fd));
-    out.push_str(&format!("  Local address: {}\n", addr_text(c.local_addr())));
-    if c.role == Role::Connection {
-        out.push_str(&format!("  Peer address: {}\n", addr_text(c.peer)));
+    out.push_str(&format!("  Protocol: {}\n", c.protocol_text()));
+    out.push_str(&format!("  Local address: {}\n", addr_text(c.local_text())));
+    if c.role != Role::Listener {
+        out.push_str(&format!("  Peer address: {}\n", addr_text(c.peer_text())));
     }
     out.push_str(&format!("  State: {}\n", state_text(c)));
     out.push_str(&format!(
@@ -78,18 +79,19 @@ pub fn describe(v: &Value) -> Option<String> {
 fn row(c: &Rc<SocketCore>, handle: bool) -> String {
     let kind = match (c.role, handle) {
         (Role::Listener, _) => "listener",
-        (Role::Connection, true) => "handle",
-        (Role::Connection, false) => "stream",
+        (_, true) => "handle",
+        (_, false) => "stream",
     };
     format!(
-        "{:>5}  {:<8}  {:<22}  {:<22}  {:<16}  {:>10}  {:>10}  {}\n",
+        "{:>5}  {:<8}  {:<11}  {:<22}  {:<22}  {:<16}  {:>10}  {:>10}  {}\n",
         c.fd,
         kind,
-        addr_text(c.local_addr()),
+        c.protocol_text(),
+        addr_text(c.local_text()),
         if c.role == Role::Listener {
             "-".into()
         } else {
-            addr_text(c.peer)
+            addr_text(c.peer_text())
         },
         state_text(c),
         c.stats.bytes_in.get(),
@@ -103,12 +105,23 @@ fn socket_plist(c: &Rc<SocketCore>, handle: bool) -> Value {
     let ip = |a: Option<std::net::SocketAddr>| a.map_or(Value::Nil, |a| s(&a.ip().to_string()));
     let port =
         |a: Option<std::net::SocketAddr>| a.map_or(Value::Nil, |a| Value::int(a.port() as i64));
-    let peer = if c.role == Role::Listener {
+    let unix = c.family == crate::net::socket::Family::Unix;
+    let peer = if c.role == Role::Listener || unix {
         None
     } else {
-        c.peer
+        c.peer_addr()
     };
-    let local = c.local_addr();
+    let local = if unix { None } else { c.local_addr() };
+    let name = |t: Option<String>, sa: Option<std::net::SocketAddr>| match (unix, t) {
+        (true, Some(t)) => s(&t),
+        (true, None) => Value::Nil,
+        (false, _) => ip(sa),
+    };
+    let peer_name = if c.role == Role::Listener {
+        Value::Nil
+    } else {
+        name(c.peer_text(), peer)
+    };
     let state = state_text(c).to_ascii_uppercase().replace(' ', "-");
     list_from(vec![
         keyword("HANDLE"),
@@ -119,12 +132,14 @@ fn socket_plist(c: &Rc<SocketCore>, handle: bool) -> Value {
             (_, true) => "HANDLE",
             _ => "STREAM",
         }),
+        keyword("PROTOCOL"),
+        keyword(&c.protocol_text().to_ascii_uppercase()),
         keyword("LOCAL-ADDRESS"),
-        ip(local),
+        name(c.local_text(), local),
         keyword("LOCAL-PORT"),
         port(local),
         keyword("PEER-ADDRESS"),
-        ip(peer),
+        peer_name,
         keyword("PEER-PORT"),
         port(peer),
         keyword("STATE"),
@@ -158,14 +173,14 @@ crate::defbuiltins! {
     fn LIST_SOCKETS "NETLISP:LIST-SOCKETS" "(&optional stream)" (ctx, a) {
         let out = crate::builtins::out_stream(ctx, a, 0)?;
         let live = registry::live();
-        let mut text = format!("{:>5}  {:<8}  {:<22}  {:<22}  {:<16}  {:>10}  {:>10}  {}\n", "fd", "kind", "local", "peer", "state", "bytes in", "bytes out", "process");
+        let mut text = format!("{:>5}  {:<8}  {:<11}  {:<22}  {:<22}  {:<16}  {:>10}  {:>10}  {}\n", "fd", "kind", "protocol", "local", "peer", "state", "bytes in", "bytes out", "process");
         for (c, h) in &live {
             text.push_str(&row(c, *h));
         }
         for srv in super::server::servers() {
             let p = srv.process.borrow().clone();
             let name = crate::foreign::get::<crate::mp::process::Process>(&p).map_or(String::new(), |p| p.name.borrow().clone());
-            text.push_str(&format!("server {:?} on {}: {} connections accepted\n", name, addr_text(srv.listener.local_addr()), srv.accepted.get()));
+            text.push_str(&format!("server {:?} on {}: {} connections accepted\n", name, addr_text(srv.listener.local_text()), srv.accepted.get()));
         }
         crate::stream::write_str(ctx, &out, &text)?;
         Ok(Value::int(live.len() as i64))

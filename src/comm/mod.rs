@@ -8,13 +8,17 @@
 //! * [`server`]: START-UP-SERVER, SERVER-TERMINATE, the socket listener;
 //! * [`streams`]: the SOCKET-STREAM class, its accessors, waiting;
 //! * [`address`]: GET-HOST-ENTRY, services, IP address text and objects;
-//! * [`inspect`]: DESCRIBE of sockets and NETLISP:LIST-SOCKETS.
+//! * [`inspect`]: DESCRIBE of sockets and NETLISP:LIST-SOCKETS;
+//! * [`udp`]: the LispWorks-UDP names (COMM+), SOCKET-DATAGRAM;
+//! * [`unix`]: the Unix-domain names (COMM+).
 
 pub mod address;
 pub mod connect;
 pub mod inspect;
 pub mod server;
 pub mod streams;
+pub mod udp;
+pub mod unix;
 
 use crate::builtins::opt;
 use crate::clos::{Class, ClassKind};
@@ -67,7 +71,21 @@ pub fn install() {
     let reuse = crate::world::intern("*USE_SO_REUSEADDR*", &comm).0;
     reuse.set_flag(crate::symbol::SPECIAL);
     reuse.set_value(Value::t());
+    udp::install();
+    install_comm_plus(&comm);
     crate::modules::provide("COMM");
+}
+
+/// COMM+ (the package of lispworks-udp 4.x) uses COMMON-LISP and COMM
+/// and re-exports every external symbol of COMM, so `comm+:open-udp-socket`
+/// and `comm:open-udp-socket` are the same symbol.
+fn install_comm_plus(comm: &Rc<crate::package::Package>) {
+    let plus = w().ensure_package("COMM+");
+    plus.use_package(&w().cl);
+    plus.use_package(comm);
+    for s in comm.external_symbols() {
+        plus.add_external(s);
+    }
 }
 
 /// The COMM:SOCKET-STREAM class.
@@ -314,4 +332,44 @@ pub fn address_values(ctx: &mut Ctx, sa: Option<std::net::SocketAddr>) -> Value 
 /// The COMM setf functions.
 pub fn setters() -> Vec<(&'static str, &'static crate::function::Builtin)> {
     streams::setters()
+}
+
+/// The expansion of COMM's WITH- macros: bind VAR to (OPENER . ARGS)
+/// around BODY, then close it with CLOSER (default CLOSE) if it was
+/// opened, however BODY is left.
+pub fn with_closing(
+    ctx: &mut Ctx,
+    form: &Value,
+    what: &str,
+    opener: &str,
+    closer: Option<&str>,
+) -> R {
+    use crate::builtins::macros::{cl, l, lt, need, progn, split_decls};
+    let rest = need(ctx, form, 1, what)?;
+    let spec = rest.first();
+    let var = spec.first();
+    if !matches!(var, Value::Symbol(_)) || var.is_nil() {
+        return Err(cond::simple_error(
+            ctx,
+            format!(
+                "{}: the first element of {} is not a variable name",
+                what,
+                crate::printer::prin1_string(&spec)
+            ),
+        ));
+    }
+    let open = lt(vec![sym(opener)], spec.rest());
+    let close = match closer {
+        Some(c) => sym(c),
+        None => cl("CLOSE"),
+    };
+    let (decls, body) = split_decls(&rest.rest());
+    let mut letf = vec![cl("LET"), l(vec![l(vec![var.clone(), open])])];
+    letf.extend(decls);
+    letf.push(l(vec![
+        cl("UNWIND-PROTECT"),
+        progn(body),
+        l(vec![cl("WHEN"), var.clone(), l(vec![close, var])]),
+    ]));
+    Ok(l(letf))
 }

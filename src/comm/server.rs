@@ -115,9 +115,9 @@ fn listen_address(
 }
 
 /// Print the announcement for a stream (or T) :ANNOUNCE.
-fn announce_text(ctx: &mut Ctx, dest: &Value, name: &str, addr: Option<SocketAddr>) -> R<()> {
+fn announce_text(ctx: &mut Ctx, dest: &Value, name: &str, addr: Option<String>) -> R<()> {
     let s = crate::stream::output_designator(ctx, dest)?;
-    let at = addr.map_or("?".to_string(), |a| a.to_string());
+    let at = addr.unwrap_or_else(|| "?".to_string());
     crate::stream::write_str(ctx, &s, &format!("Started server {:?} on {}\n", name, at))?;
     crate::stream::force_output(ctx, &s)
 }
@@ -149,7 +149,7 @@ fn serve(ctx: &mut Ctx, srv: &Rc<Server>, a: &[Value]) -> R<()> {
             let h = Value::Fixnum(srv.listener.fd as i64);
             with_active(srv, || crate::eval::apply(ctx, &announce, &[h, Value::Nil]))?;
         }
-        Announce::Stream => announce_text(ctx, &announce, &name, srv.listener.local_addr())?,
+        Announce::Stream => announce_text(ctx, &announce, &name, srv.listener.local_text())?,
         Announce::None => {}
     }
     srv.started.set(true);
@@ -207,17 +207,44 @@ fn call_server_function(
     })?;
     if let Err(c) = outcome {
         let text = cond::report_string(ctx, &c)?;
-        let msg = format!("Error in the function of server {:?}: {}\n", name, text);
-        let written = match crate::world::w().s.error_output.value() {
-            Value::Stream(s) => {
-                crate::stream::write_str(ctx, &s, &msg).is_ok()
-                    && crate::stream::force_output(ctx, &s).is_ok()
-            }
-            _ => false,
-        };
-        if !written {
-            eprint!("{}", msg);
+        report_error_text(ctx, name, &text)?;
+    }
+    Ok(())
+}
+
+/// Announce a server that has started on handle `fd`: a function
+/// :ANNOUNCE is called with the handle and NIL, a stream (or T) gets a
+/// line naming the server and its address.
+pub fn announce(
+    ctx: &mut Ctx,
+    announce: &Value,
+    name: &str,
+    fd: i32,
+    local: Option<String>,
+) -> R<()> {
+    match announce_kind(announce) {
+        Announce::Function => {
+            crate::eval::apply(ctx, announce, &[Value::Fixnum(fd as i64), Value::Nil])?;
         }
+        Announce::Stream => announce_text(ctx, announce, name, local)?,
+        Announce::None => {}
+    }
+    Ok(())
+}
+
+/// Report an error of server `name`'s function on *ERROR-OUTPUT* (or
+/// the process's stderr when that fails).
+pub fn report_error_text(ctx: &mut Ctx, name: &str, text: &str) -> R<()> {
+    let msg = format!("Error in the function of server {:?}: {}\n", name, text);
+    let written = match crate::world::w().s.error_output.value() {
+        Value::Stream(s) => {
+            crate::stream::write_str(ctx, &s, &msg).is_ok()
+                && crate::stream::force_output(ctx, &s).is_ok()
+        }
+        _ => false,
+    };
+    if !written {
+        eprint!("{}", msg);
     }
     Ok(())
 }
@@ -323,11 +350,15 @@ crate::defbuiltins! {
     /// handle and NIL on start, NIL and the condition on failure (when
     /// ERROR is NIL), NIL NIL when the server stops. Returns the process
     /// and NIL, or NIL and the condition. IPV6: NIL, T, :ANY or :BOTH.
-    fn START_UP_SERVER "COMM:START-UP-SERVER" "(&key function announce service backlog address local-address local-port nodelay keepalive process-name wait create-stream ipv6 error reuseport)" [mv] (ctx, a) {
+    /// PATH (a netlisp extension) serves a Unix-domain stream socket at
+    /// that path instead of TCP; MODE sets the socket file's permission
+    /// bits, REMOVE-STALE removes a socket file nobody accepts on first,
+    /// and the file is removed when the server stops.
+    fn START_UP_SERVER "COMM:START-UP-SERVER" "(&key function announce service backlog address local-address local-port nodelay keepalive process-name wait create-stream ipv6 error reuseport path mode remove-stale)" [mv] (ctx, a) {
         start_up_server(ctx, a)
     }
     /// START-UP-SERVER (processes always run in netlisp).
-    fn START_UP_SERVER_AND_MP "COMM:START-UP-SERVER-AND-MP" "(&key function announce service backlog address local-address local-port nodelay keepalive process-name wait create-stream ipv6 error reuseport)" [mv] (ctx, a) {
+    fn START_UP_SERVER_AND_MP "COMM:START-UP-SERVER-AND-MP" "(&key function announce service backlog address local-address local-port nodelay keepalive process-name wait create-stream ipv6 error reuseport path mode remove-stale)" [mv] (ctx, a) {
         start_up_server(ctx, a)
     }
     /// Stop the server PROCESS (from inside its function or announce
@@ -405,6 +436,19 @@ fn start_up_server(ctx: &mut Ctx, a: &[Value]) -> R {
         }
         fail(ctx, errorp, &e)
     };
+    if let Some(p) = opt(a, 15).filter(|p| p.truthy()) {
+        let path = super::unix::socket_name(ctx, p)?;
+        let bind = super::unix::bind_options(ctx, opt(a, 17), opt(a, 16))?;
+        let core = match crate::net::unix::listen(&path, backlog, &bind) {
+            Ok(c) => registry::adopt(c),
+            Err(e) => return failed(ctx, e),
+        };
+        let name = match opt(a, 9) {
+            Some(v) if v.truthy() => crate::builtins::string_designator(ctx, v)?,
+            _ => format!("{} server", path.replace('\0', "@")),
+        };
+        return spawn_server(ctx, a, core, name, function, announce, wait);
+    }
     let port = match &service_arg {
         Value::Nil => 0,
         v => match super::service(ctx, v, "tcp")? {
@@ -436,6 +480,19 @@ fn start_up_server(ctx: &mut Ctx, a: &[Value]) -> R {
             v => format!("{} server", crate::printer::prin1_string(v)),
         },
     };
+    spawn_server(ctx, a, core, name, function, announce, wait)
+}
+
+/// Record the server and start its process.
+fn spawn_server(
+    ctx: &mut Ctx,
+    a: &[Value],
+    core: Rc<SocketCore>,
+    name: String,
+    function: Value,
+    announce: Value,
+    wait: bool,
+) -> R {
     let srv = Rc::new(Server {
         listener: core,
         process: RefCell::new(Value::Nil),

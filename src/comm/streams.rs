@@ -169,10 +169,13 @@ pub fn core_of(ctx: &mut Ctx, v: &Value) -> R<Option<Rc<SocketCore>>> {
             let s = socket_stream(ctx, v)?;
             Ok(io_of(&s, |io| io.core()))
         }
+        v if crate::foreign::get::<super::udp::DatagramObj>(v).is_some() => {
+            Ok(crate::foreign::get::<super::udp::DatagramObj>(v).map(|d| d.core.clone()))
+        }
         other => Err(cond::type_error(
             ctx,
             other.clone(),
-            "(OR (INTEGER 0) COMM:SOCKET-STREAM)",
+            "(OR (INTEGER 0) COMM:SOCKET-STREAM COMM:SOCKET-DATAGRAM)",
         )),
     }
 }

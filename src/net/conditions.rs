@@ -38,6 +38,7 @@ const CLASSES: &[(&str, &[&str])] = &[
     ("CONNECTION-RESET-ERROR", &["SOCKET-IO-ERROR"]),
     ("BROKEN-PIPE-ERROR", &["SOCKET-IO-ERROR"]),
     ("IO-TIMEOUT-ERROR", &["SOCKET-IO-ERROR", "TIMEOUT-ERROR"]),
+    ("MESSAGE-TRUNCATED-ERROR", &["SOCKET-IO-ERROR"]),
 ];
 
 /// The slots of SOCKET-ERROR: (slot, initarg).
@@ -99,6 +100,7 @@ pub fn class_name(e: &NetError) -> &'static str {
         (Fault::TimedOut, Phase::Io) => "IO-TIMEOUT-ERROR",
         (Fault::Reset, _) => "CONNECTION-RESET-ERROR",
         (Fault::BrokenPipe, _) => "BROKEN-PIPE-ERROR",
+        (Fault::Truncated, _) => "MESSAGE-TRUNCATED-ERROR",
         (_, Phase::Create) => "SOCKET-CREATE-ERROR",
         (_, Phase::Connect) => "SOCKET-CONNECT-ERROR",
         (_, Phase::Io) => "SOCKET-IO-ERROR",

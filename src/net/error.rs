@@ -37,6 +37,8 @@ pub enum Fault {
     Invalid,
     /// The stream or socket was shut down or closed in that direction.
     Shutdown,
+    /// A datagram did not fit the buffer it was received into.
+    Truncated,
     /// Any other errno.
     Other,
 }

@@ -6,6 +6,8 @@
 //! * [`resolve`]: getaddrinfo on a helper thread, reverse lookups, services;
 //! * [`socket`]: the shared socket object (counters, shutdown, close);
 //! * [`tcp`]: connect within a deadline, listen, accept;
+//! * [`udp`]: datagram sockets and their I/O (UDP and Unix datagrams);
+//! * [`unix`]: Unix-domain names, binding, listening, connecting;
 //! * [`stream`]: the socket as a source and sink of the one stream model;
 //! * [`registry`]: every open socket, for handles and the live list;
 //! * [`error`] and [`conditions`]: the one error vocabulary.
@@ -21,6 +23,8 @@ pub mod resolve;
 pub mod socket;
 pub mod stream;
 pub mod tcp;
+pub mod udp;
+pub mod unix;
 
 pub use error::{Fault, NetError, NetResult, Op};
 

@@ -18,6 +18,29 @@ pub enum Role {
     Listener,
     /// A connected stream socket.
     Connection,
+    /// A datagram socket (UDP or Unix), connected or not.
+    Datagram,
+}
+
+/// The address family of a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// IPv4 or IPv6.
+    Inet,
+    /// A Unix-domain socket (named by a path or an abstract name).
+    Unix,
+}
+
+/// A socket file this process bound, removed again when the socket
+/// closes, but only if it is still the same file (device and inode).
+#[derive(Debug)]
+pub struct BoundPath {
+    /// The path given to bind.
+    pub path: std::path::PathBuf,
+    /// st_dev after bind.
+    pub dev: u64,
+    /// st_ino after bind.
+    pub ino: u64,
 }
 
 /// Traffic counters.
@@ -54,6 +77,12 @@ pub struct SocketCore {
     pub read_closed: Cell<bool>,
     /// Output shut down.
     pub write_closed: Cell<bool>,
+    /// Inet or Unix.
+    pub family: Family,
+    /// Seconds a datagram receive may wait (None: forever).
+    pub recv_timeout: Cell<Option<f64>>,
+    /// The socket file to remove on close (a Unix socket we bound).
+    pub bound_path: RefCell<Option<BoundPath>>,
 }
 
 impl SocketCore {
@@ -62,7 +91,12 @@ impl SocketCore {
         sock.set_nonblocking(true)
             .map_err(|e| NetError::os(Op::Create, &e))?;
         let fd = sock.as_raw_fd();
-        let local = sock.local_addr().ok().and_then(|a| a.as_socket());
+        let local_sa = sock.local_addr().ok();
+        let family = match &local_sa {
+            Some(a) if a.is_unix() => Family::Unix,
+            _ => Family::Inet,
+        };
+        let local = local_sa.and_then(|a| a.as_socket());
         let peer = sock.peer_addr().ok().and_then(|a| a.as_socket());
         Ok(SocketCore {
             sock: RefCell::new(Some(sock)),
@@ -75,6 +109,9 @@ impl SocketCore {
             owner: crate::mp::current_process_name(),
             read_closed: Cell::new(false),
             write_closed: Cell::new(false),
+            family,
+            recv_timeout: Cell::new(None),
+            bound_path: RefCell::new(None),
         })
     }
 
@@ -175,6 +212,9 @@ impl SocketCore {
         }
         registry::forget(self.fd);
         drop(s);
+        if let Some(b) = self.bound_path.borrow_mut().take() {
+            super::unix::remove_if_same(&b);
+        }
     }
 
     /// The local address now (it may differ from creation time for a
@@ -192,6 +232,40 @@ impl SocketCore {
             .ok()
             .and_then(|a| a.as_socket())
             .or(self.peer)
+    }
+
+    /// The local name as text: "host:port", a Unix path, "@name" for
+    /// an abstract Unix name, or None when unnamed or closed.
+    pub fn local_text(&self) -> Option<String> {
+        match self.family {
+            Family::Inet => self.local_addr().map(|a| a.to_string()),
+            Family::Unix => self
+                .with(Op::Option, |s| s.local_addr())
+                .ok()
+                .and_then(|a| super::unix::name_text(&a)),
+        }
+    }
+
+    /// The peer's name as text (see [`SocketCore::local_text`]).
+    pub fn peer_text(&self) -> Option<String> {
+        match self.family {
+            Family::Inet => self.peer_addr().map(|a| a.to_string()),
+            Family::Unix => self
+                .with(Op::Option, |s| s.peer_addr())
+                .ok()
+                .and_then(|a| super::unix::name_text(&a)),
+        }
+    }
+
+    /// What kind of socket this is, for listings: "tcp", "udp",
+    /// "unix-stream" or "unix-dgram".
+    pub fn protocol_text(&self) -> &'static str {
+        match (self.family, self.role) {
+            (Family::Inet, Role::Datagram) => "udp",
+            (Family::Inet, _) => "tcp",
+            (Family::Unix, Role::Datagram) => "unix-dgram",
+            (Family::Unix, _) => "unix-stream",
+        }
     }
 
     /// The pending socket error (SO_ERROR), if any.

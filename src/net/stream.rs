@@ -6,7 +6,7 @@
 
 use super::conditions;
 use super::error::{Fault, NetError, Op};
-use super::socket::SocketCore;
+use super::socket::{Role, SocketCore};
 use crate::clos::Class;
 use crate::gc::Gc;
 use crate::stream::io::IoCause;
@@ -26,6 +26,8 @@ pub struct SocketIo {
     pub write_timeout: Cell<Option<f64>>,
     /// The Lisp class of the stream (COMM:SOCKET-STREAM).
     pub class: Option<Gc<Class>>,
+    /// The rest of a datagram that did not fit the stream's buffer.
+    pending: Vec<u8>,
 }
 
 /// Seconds as a person wrote them: a value that came from a single float
@@ -62,6 +64,40 @@ impl SocketIo {
     }
 }
 
+impl SocketIo {
+    /// A stream over a datagram socket reads the datagrams' bytes in
+    /// order: what does not fit `buf` waits for the next read, and empty
+    /// datagrams are skipped (a zero-length read means end of file).
+    fn read_datagram(
+        &mut self,
+        core: &SocketCore,
+        buf: &mut [u8],
+    ) -> std::io::Result<Option<usize>> {
+        if self.pending.is_empty() {
+            let mut dgram = vec![0u8; super::udp::RECV_BUFFER];
+            loop {
+                match super::udp::try_recv(core, &mut dgram) {
+                    Ok(Some(r)) if r.len == 0 => continue,
+                    Ok(Some(r)) => {
+                        dgram.truncate(r.len);
+                        break;
+                    }
+                    Ok(None) => return Ok(None),
+                    Err(e) => {
+                        let errno = e.errno.unwrap_or(libc::EIO);
+                        return Err(std::io::Error::from_raw_os_error(errno));
+                    }
+                }
+            }
+            self.pending = dgram;
+        }
+        let n = self.pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(Some(n))
+    }
+}
+
 impl ByteIo for SocketIo {
     fn try_read(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
         let Some(core) = self.core() else {
@@ -69,6 +105,9 @@ impl ByteIo for SocketIo {
         };
         if core.read_closed.get() {
             return Err(std::io::Error::from_raw_os_error(libc::ESHUTDOWN));
+        }
+        if core.role == Role::Datagram {
+            return self.read_datagram(&core, buf);
         }
         core.try_recv(buf)
     }
@@ -78,6 +117,11 @@ impl ByteIo for SocketIo {
         };
         if core.write_closed.get() {
             return Err(std::io::Error::from_raw_os_error(libc::ESHUTDOWN));
+        }
+        if core.role == Role::Datagram {
+            // Each send is one datagram: never more than UDP carries.
+            let n = buf.len().min(super::udp::MAX_UDP_PAYLOAD);
+            return core.try_send(&buf[..n]);
         }
         core.try_send(buf)
     }
@@ -119,14 +163,20 @@ impl ByteIo for SocketIo {
 
 /// "local -> peer" text of a socket.
 pub fn describe_endpoints(c: &SocketCore) -> String {
-    let fmt = |a: Option<std::net::SocketAddr>| match a {
-        Some(a) => a.to_string(),
-        None => "?".into(),
-    };
+    let or_q = |a: Option<String>| a.unwrap_or_else(|| "?".into());
+    let proto = c.protocol_text();
     match c.role {
-        super::socket::Role::Listener => format!("listener {}", fmt(c.local_addr())),
-        super::socket::Role::Connection => {
-            format!("socket {} -> {}", fmt(c.local), fmt(c.peer))
+        super::socket::Role::Listener => format!("{} listener {}", proto, or_q(c.local_text())),
+        super::socket::Role::Datagram if c.peer_text().is_none() => {
+            format!("{} {}", proto, or_q(c.local_text()))
+        }
+        super::socket::Role::Connection | super::socket::Role::Datagram => {
+            format!(
+                "{} {} -> {}",
+                proto,
+                or_q(c.local_text()),
+                or_q(c.peer_text())
+            )
         }
     }
 }
@@ -159,6 +209,7 @@ pub fn make_stream(
         read_timeout: Cell::new(opts.read_timeout),
         write_timeout: Cell::new(opts.write_timeout),
         class,
+        pending: Vec::new(),
     };
     let bs = ByteStream::new(Box::new(io), opts.input, opts.output, opts.encoding, false);
     let mut st = Stream::new(StreamKind::Bytes(bs), "SOCKET-STREAM");
