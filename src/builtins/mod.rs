@@ -68,6 +68,7 @@ pub fn tables() -> Vec<&'static [&'static Builtin]> {
         crate::comm::address::BUILTINS,
         crate::comm::inspect::BUILTINS,
         crate::comm::udp::BUILTINS,
+        crate::comm::async_io::BUILTINS,
         crate::comm::unix::BUILTINS,
     ]
 }

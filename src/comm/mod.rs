@@ -7,12 +7,14 @@
 //! * [`connect`]: OPEN-TCP-STREAM, CONNECT-TO-TCP-SERVER;
 //! * [`server`]: START-UP-SERVER, SERVER-TERMINATE, the socket listener;
 //! * [`streams`]: the SOCKET-STREAM class, its accessors, waiting;
+//! * [`async_io`]: asynchronous I/O (wait-state collections, states);
 //! * [`address`]: GET-HOST-ENTRY, services, IP address text and objects;
 //! * [`inspect`]: DESCRIBE of sockets and NETLISP:LIST-SOCKETS;
 //! * [`udp`]: the LispWorks-UDP names (COMM+), SOCKET-DATAGRAM;
 //! * [`unix`]: the Unix-domain names (COMM+).
 
 pub mod address;
+pub mod async_io;
 pub mod connect;
 pub mod inspect;
 pub mod server;
@@ -72,6 +74,7 @@ pub fn install() {
     reuse.set_flag(crate::symbol::SPECIAL);
     reuse.set_value(Value::t());
     udp::install();
+    async_io::install();
     install_comm_plus(&comm);
     crate::modules::provide("COMM");
 }
@@ -331,7 +334,9 @@ pub fn address_values(ctx: &mut Ctx, sa: Option<std::net::SocketAddr>) -> Value 
 
 /// The COMM setf functions.
 pub fn setters() -> Vec<(&'static str, &'static crate::function::Builtin)> {
-    streams::setters()
+    let mut v = streams::setters();
+    v.extend(async_io::setters());
+    v
 }
 
 /// The expansion of COMM's WITH- macros: bind VAR to (OPENER . ARGS)

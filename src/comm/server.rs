@@ -235,7 +235,13 @@ pub fn announce(
 /// Report an error of server `name`'s function on *ERROR-OUTPUT* (or
 /// the process's stderr when that fails).
 pub fn report_error_text(ctx: &mut Ctx, name: &str, text: &str) -> R<()> {
-    let msg = format!("Error in the function of server {:?}: {}\n", name, text);
+    report_error(ctx, &format!("the function of server {:?}", name), text)
+}
+
+/// Report "Error in WHERE: TEXT" on *ERROR-OUTPUT* (or the process's
+/// stderr when that fails): an error a long-running loop survives.
+pub fn report_error(ctx: &mut Ctx, place: &str, text: &str) -> R<()> {
+    let msg = format!("Error in {}: {}\n", place, text);
     let written = match crate::world::w().s.error_output.value() {
         Value::Stream(s) => {
             crate::stream::write_str(ctx, &s, &msg).is_ok()

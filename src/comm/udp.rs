@@ -128,7 +128,7 @@ pub fn datagram_arg(ctx: &mut Ctx, v: &Value) -> R<Rc<SocketCore>> {
 
 /// The local address to bind and whether to bind at all: an address
 /// or port was given. `family_of` picks the family when neither is.
-fn local_address(
+pub(super) fn local_address(
     ctx: &mut Ctx,
     host: Option<&HostSpec>,
     port: &Value,
@@ -177,7 +177,7 @@ fn local_address(
 
 /// Make a UDP socket connected to HOST SERVICE, bound first when a local
 /// address or port is given.
-fn connected_udp(
+pub(super) fn connected_udp(
     ctx: &mut Ctx,
     host: &HostSpec,
     service: &Value,
@@ -222,8 +222,31 @@ fn connected_udp(
 }
 
 /// Octets to send: an (UNSIGNED-BYTE 8) vector, a string (characters
-/// up to 255, as LispWorks' base strings), or a sequence of octets.
-fn message_bytes(ctx: &mut Ctx, v: &Value, length: Option<usize>) -> R<Vec<u8>> {
+/// up to 255, as LispWorks' base strings), or a sequence of octets;
+/// the first LENGTH of them when given.
+pub fn message_bytes(ctx: &mut Ctx, v: &Value, length: Option<usize>) -> R<Vec<u8>> {
+    message_range(ctx, v, 0, length)
+}
+
+/// The octets of `v` from `start` to `end` (default: its length).
+pub fn message_range(ctx: &mut Ctx, v: &Value, start: usize, end: Option<usize>) -> R<Vec<u8>> {
+    let bytes = whole_message(ctx, v)?;
+    let end = end.unwrap_or(bytes.len());
+    if end > bytes.len() || start > end {
+        return Err(cond::simple_error(
+            ctx,
+            format!(
+                "the range {}..{} is not within the buffer ({} elements)",
+                start,
+                end,
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes[start..end].to_vec())
+}
+
+fn whole_message(ctx: &mut Ctx, v: &Value) -> R<Vec<u8>> {
     let bad = |ctx: &mut Ctx| {
         cond::type_error(
             ctx,
@@ -231,7 +254,7 @@ fn message_bytes(ctx: &mut Ctx, v: &Value, length: Option<usize>) -> R<Vec<u8>> 
             "(OR (VECTOR (UNSIGNED-BYTE 8)) STRING (SEQUENCE (UNSIGNED-BYTE 8)))",
         )
     };
-    let mut bytes = match v {
+    let bytes = match v {
         Value::Array(arr) if arr.is_vector() => {
             let d = arr.data();
             let n = arr.len();
@@ -263,19 +286,6 @@ fn message_bytes(ctx: &mut Ctx, v: &Value, length: Option<usize>) -> R<Vec<u8>> 
         }
         _ => return Err(bad(ctx)),
     };
-    if let Some(n) = length {
-        if n > bytes.len() {
-            return Err(cond::simple_error(
-                ctx,
-                format!(
-                    "LENGTH {} is larger than the buffer ({} elements)",
-                    n,
-                    bytes.len()
-                ),
-            ));
-        }
-        bytes.truncate(n);
-    }
     Ok(bytes)
 }
 
@@ -299,19 +309,25 @@ fn octets_of_items(ctx: &mut Ctx, whole: &Value, items: &[Value]) -> R<Vec<u8>> 
 /// Store received octets into a user's buffer (octet vector, string or
 /// general vector) from index 0.
 fn store_bytes(ctx: &mut Ctx, buf: &Value, data: &[u8]) -> R<()> {
+    store_bytes_at(ctx, buf, 0, data)
+}
+
+/// Store octets into a buffer from index `at` (the caller checked that
+/// they fit its length).
+pub fn store_bytes_at(ctx: &mut Ctx, buf: &Value, at: usize, data: &[u8]) -> R<()> {
     let Value::Array(arr) = buf else {
         return Err(cond::type_error(ctx, buf.clone(), "VECTOR"));
     };
     let mut d = arr.data_mut();
     match &mut *d {
-        crate::array::ArrayData::U8(b) => b[..data.len()].copy_from_slice(data),
+        crate::array::ArrayData::U8(b) => b[at..at + data.len()].copy_from_slice(data),
         crate::array::ArrayData::Char(cs) => {
-            for (c, b) in cs.iter_mut().zip(data) {
+            for (c, b) in cs[at..].iter_mut().zip(data) {
                 *c = *b as char;
             }
         }
         crate::array::ArrayData::T(vs) => {
-            for (v, b) in vs.iter_mut().zip(data) {
+            for (v, b) in vs[at..].iter_mut().zip(data) {
                 *v = Value::Fixnum(*b as i64);
             }
         }
@@ -406,7 +422,7 @@ fn sender_values(from: &Option<SockAddr>) -> (Value, Value) {
 
 /// The sender as COMM address values (*CLIENT-ADDRESS*: an integer for
 /// IPv4, an IPV6-ADDRESS for IPv6).
-fn sender_address(from: &Option<SockAddr>) -> (Value, Value) {
+pub(super) fn sender_address(from: &Option<SockAddr>) -> (Value, Value) {
     match from.as_ref().and_then(|sa| sa.as_socket()) {
         Some(a) => {
             let ip = match a.ip() {

@@ -454,16 +454,21 @@ impl Scheduler {
                 ev.is_readable() || ev.is_read_closed() || ev.is_error(),
                 ev.is_writable() || ev.is_write_closed() || ev.is_error(),
             );
-            let ready: Vec<(Value, u64)> = match self.fds.borrow().get(&fd) {
+            let ready: Vec<(Value, u64, bool)> = match self.fds.borrow().get(&fd) {
                 Some(w) => w
                     .waiters
                     .iter()
                     .filter(|(_, _, readable)| if *readable { rd } else { wr })
-                    .map(|(p, t, _)| (p.clone(), *t))
+                    .map(|(p, t, r)| (p.clone(), *t, *r))
                     .collect(),
                 None => Vec::new(),
             };
-            for (p, t) in ready {
+            for (p, t, readable) in ready {
+                let proc = process(&p);
+                // A multiplexed wait learns which descriptors are ready.
+                if proc.token.get() == t {
+                    proc.ready_fds.borrow_mut().push((fd, readable));
+                }
                 wake(&p, t, Wake::Io);
             }
         }
@@ -812,6 +817,62 @@ pub fn wait_fds(ctx: &mut Ctx, fds: &[RawFd], readable: bool, timeout: Option<f6
             _ => {}
         }
     }
+}
+
+/// What a multiplexed wait ([`wait_io`]) ended with.
+#[derive(Debug)]
+pub enum IoWait {
+    /// These descriptors are ready: (fd, readable) with readable false
+    /// meaning writable.
+    Ready(Vec<(RawFd, bool)>),
+    /// Another process woke it with [`signal`].
+    Signalled,
+    /// The deadline passed.
+    Timeout,
+}
+
+/// Park until some of `reads` is readable or `writes` writable, another
+/// process calls [`signal`] with the returned token's wait, or the
+/// deadline passes. `on_park` gets the process and the wait's token
+/// (for a later [`signal`]) just before parking.
+pub fn wait_io(
+    ctx: &mut Ctx,
+    reads: &[RawFd],
+    writes: &[RawFd],
+    deadline: Option<Instant>,
+    on_park: &mut dyn FnMut(&Value, u64),
+) -> R<IoWait> {
+    let s = sched();
+    let p = s.current();
+    let proc = process(&p);
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Ok(IoWait::Timeout);
+    }
+    let t = proc.begin_wait("Waiting for I/O");
+    proc.ready_fds.borrow_mut().clear();
+    for &fd in reads {
+        s.add_fd_waiter(fd, &p, t, true);
+    }
+    for &fd in writes {
+        s.add_fd_waiter(fd, &p, t, false);
+    }
+    on_park(&p, t);
+    let w = park(ctx, deadline);
+    for &fd in reads.iter().chain(writes) {
+        s.remove_fd_waiter(fd, &p);
+    }
+    let ready = std::mem::take(&mut *proc.ready_fds.borrow_mut());
+    Ok(match w? {
+        Wake::Io => IoWait::Ready(ready),
+        Wake::Timeout => IoWait::Timeout,
+        _ => IoWait::Signalled,
+    })
+}
+
+/// Wake process `p` from the [`wait_io`] with token `token` (no effect
+/// if it has stopped waiting since).
+pub fn signal(p: &Value, token: u64) -> bool {
+    wake(p, token, Wake::Signal)
 }
 
 /// Wait until another thread notifies the scheduler (see

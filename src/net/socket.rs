@@ -314,3 +314,16 @@ fn drain(s: &Socket) {
         }
     }
 }
+
+/// Whether input (or end of file, or an error) is waiting on the socket
+/// now, without reading it.
+pub fn readable_now(core: &SocketCore) -> bool {
+    let mut p = libc::pollfd {
+        fd: core.fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0
+}

@@ -107,6 +107,40 @@ fn connect_one(
     }
 }
 
+/// Start connecting to `addr` without waiting: the socket, and whether
+/// the connection is already complete. Wait for it to become writable,
+/// then call [`finish_connect`].
+pub fn start_connect(addr: &SocketAddr, opts: &ConnectOptions) -> NetResult<(SocketCore, bool)> {
+    let at = |e: NetError| e.at(host_text(addr), Some(addr.port()));
+    let s = new_socket(addr)?;
+    if let Some(local) = &opts.local {
+        let _ = s.set_reuse_address(true);
+        s.bind(&SockAddr::from(*local))
+            .map_err(|e| NetError::os(Op::Bind, &e).at(host_text(local), Some(local.port())))?;
+    }
+    if opts.nodelay {
+        let _ = s.set_tcp_nodelay(true);
+    }
+    if opts.keepalive {
+        let _ = s.set_keepalive(true);
+    }
+    let done = match s.connect(&SockAddr::from(*addr)) {
+        Ok(()) => true,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => false,
+        Err(e) => return Err(at(NetError::os(Op::Connect, &e))),
+    };
+    Ok((SocketCore::new(s, Role::Connection)?, done))
+}
+
+/// The outcome of a connect started by [`start_connect`], once its
+/// socket is writable.
+pub fn finish_connect(core: &SocketCore, addr: &SocketAddr) -> NetResult<()> {
+    match core.take_error() {
+        None => Ok(()),
+        Some(e) => Err(NetError::os(Op::Connect, &e).at(host_text(addr), Some(addr.port()))),
+    }
+}
+
 /// Connect to the first of `addrs` that accepts, trying them in order
 /// within one deadline. The error is the first address's unless a later
 /// one failed in a more telling way (anything but refused).

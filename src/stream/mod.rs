@@ -350,6 +350,16 @@ impl ByteStream {
         Ok(true)
     }
 
+    /// Take the bytes read ahead and not yet consumed (another reader,
+    /// such as an async-io-state, takes the socket over).
+    pub fn take_buffered(&self) -> Vec<u8> {
+        let mut r = self.read.borrow_mut();
+        let out = r.buf[r.pos..r.end].to_vec();
+        r.pos = 0;
+        r.end = 0;
+        out
+    }
+
     /// Whether bytes are buffered now.
     pub fn buffered(&self) -> usize {
         let r = self.read.borrow();
