@@ -1,9 +1,12 @@
 ;;; Bulk transfer through loopback: a receiver process and a sender in one
 ;;; netlisp, 64 KiB READ-SEQUENCE / WRITE-SEQUENCE on octet vectors.
-;;; Prints the megabytes per second. Arguments: [MIB] (default 256).
+;;; Prints the megabytes per second. Arguments: [MIB] (default 256) and
+;;; "unix" to go through a Unix-domain socket in /tmp instead of TCP.
 (require "comm")
 
 (defvar *mib* (if netlisp:*args* (parse-integer (first netlisp:*args*)) 256))
+(defvar *unix* (equal (second netlisp:*args*) "unix"))
+(defvar *path* (format nil "/tmp/netlisp-bulk-~D.sock" (random 1000000 (make-random-state t))))
 (defvar *port* nil)
 (defvar *received* 0)
 (defvar *done* (mp:make-semaphore))
@@ -20,14 +23,18 @@
       (mp:semaphore-release *done*))))
 
 (defvar *server*
-  (comm:start-up-server :function 'sink :service 0 :address "127.0.0.1" :wait t
+  (comm:start-up-server :function 'sink :wait t
+                        :path (and *unix* *path*)
+                        :service 0 :address "127.0.0.1"
                         :announce (lambda (s c) (declare (ignore c))
                                     (when s (setf *port* (nth-value 1 (comm:get-socket-address s)))))))
 
 (let ((buf (make-array 65536 :element-type '(unsigned-byte 8) :initial-element 7))
       (start (get-internal-real-time)))
-  (with-open-stream (s (comm:open-tcp-stream "127.0.0.1" *port* :errorp t
-                                             :element-type '(unsigned-byte 8)))
+  (with-open-stream (s (if *unix*
+                           (comm+:open-unix-stream *path* :errorp t :element-type '(unsigned-byte 8))
+                           (comm:open-tcp-stream "127.0.0.1" *port* :errorp t
+                                                 :element-type '(unsigned-byte 8))))
     (dotimes (i (* *mib* 16)) (write-sequence buf s)))
   (mp:semaphore-acquire *done*)
   (let ((secs (/ (- (get-internal-real-time) start) internal-time-units-per-second)))

@@ -12,12 +12,20 @@ Rows (each a median of --reps runs, interleaved netlisp / peer):
   http     wrk -c16 against examples/http-server.lisp (a process per
            connection, HTTP/1.0, close after each) and http.server's
            ThreadingHTTPServer (requests/s)
+  udp      64-byte UDP echo round trips, one python client, against
+           examples/udp-echo-server.lisp and a recvfrom/sendto loop
+  async    64-byte round trips over 100 concurrent connections (4 python
+           client processes of 25 connections each) against
+           examples/async-echo-server.lisp (one wait-state collection) and
+           an asyncio echo server
+  unix     256 MiB through a Unix-domain stream socket, as bulk
   idle     10,000 idle connections to the netlisp echo server: its RSS and
            the latency of one more client's connect + round trip
   churn    sequential connect / round trip / close, 100,000 times (20,000
            with --quick): echo-server RSS after 1,000 and at the end
 
 Targets (issue 8): bulk and echo at least CPython's, http at least 5x,
+(issue 12): udp and unix at least CPython's, async at least 1.5x,
 idle RSS under 300 MiB and a new client under 10 ms, churn drift at most
 10 MiB. Ratios are netlisp / CPython for rates (above 1: netlisp is faster).
 """
@@ -69,6 +77,112 @@ socketserver.ThreadingTCPServer.allow_reuse_address = True
 srv = socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), H)
 srv.daemon_threads = True
 srv.serve_forever()
+"""
+
+PY_UNIX_BULK = r"""
+import os, socket, sys, threading, time
+mib = int(sys.argv[1])
+path = "/tmp/py-bulk-%d.sock" % os.getpid()
+srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen(1)
+got = [0]
+def sink():
+    c, _ = srv.accept()
+    buf = bytearray(65536)
+    while True:
+        n = c.recv_into(buf)
+        if not n: break
+        got[0] += n
+    c.close()
+t = threading.Thread(target=sink); t.start()
+start = time.time()
+s = socket.socket(socket.AF_UNIX); s.connect(path)
+data = bytes(65536)
+for i in range(mib * 16): s.sendall(data)
+s.close(); t.join(); os.unlink(path)
+assert got[0] == mib << 20
+print("%.1f" % (mib / (time.time() - start)))
+"""
+
+PY_UDP_SERVER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+while True:
+    data, addr = s.recvfrom(65536)
+    s.sendto(data, addr)
+"""
+
+UDP_CLIENT = r"""
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+msg = b"x" * 64
+for i in range(20):                      # the server may still be starting
+    try:
+        s.sendto(msg, ("127.0.0.1", port)); s.recvfrom(100); break
+    except OSError:
+        time.sleep(0.1)
+start = time.time()
+lost = 0
+for i in range(n):
+    s.sendto(msg, ("127.0.0.1", port))
+    try:
+        assert s.recvfrom(100)[0] == msg
+    except socket.timeout:
+        lost += 1
+print("%.0f" % (n / (time.time() - start)))
+"""
+
+PY_ASYNC_SERVER = r"""
+import asyncio, sys
+async def echo(reader, writer):
+    while True:
+        data = await reader.read(65536)
+        if not data:
+            break
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+async def main():
+    srv = await asyncio.start_server(echo, "127.0.0.1", int(sys.argv[1]))
+    async with srv:
+        await srv.serve_forever()
+asyncio.run(main())
+"""
+
+ASYNC_CLIENT = r"""
+import selectors, socket, sys, time
+from multiprocessing import Pool
+port, rounds = int(sys.argv[1]), int(sys.argv[2])
+def run(_):
+    sel = selectors.DefaultSelector()
+    msg = b"x" * 64
+    conns = []
+    for i in range(25):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setblocking(False)
+        conns.append(s)
+        sel.register(s, selectors.EVENT_READ, [0, 0])
+    for s in conns:
+        s.send(msg)
+    done = 0
+    while done < len(conns):
+        for key, _ in sel.select(10):
+            st = key.data
+            st[1] += len(key.fileobj.recv(4096))
+            if st[1] >= 64:
+                st[1] -= 64
+                st[0] += 1
+                if st[0] == rounds:
+                    done += 1
+                else:
+                    key.fileobj.send(msg)
+    for s in conns:
+        s.close()
+with Pool(4) as p:
+    start = time.time(); p.map(run, range(4)); print("%.0f" % (100 * rounds / (time.time() - start)))
 """
 
 PY_HTTP_SERVER = r"""
@@ -165,6 +279,36 @@ def echo(impl, n):
         return float(run_out([PYTHON, "-c", ECHO_CLIENT, str(port), str(n)]))
 
 
+def unix_bulk(impl, mib):
+    if impl == "netlisp":
+        return float(run_out([NETLISP, os.path.join(HERE, "net-bulk.lisp"), str(mib), "unix"]))
+    return float(run_out([PYTHON, "-c", PY_UNIX_BULK, str(mib)]))
+
+
+def udp(impl, n):
+    port = free_port()
+    if impl == "netlisp":
+        cmd = [NETLISP, os.path.join(ROOT, "examples", "udp-echo-server.lisp"), str(port)]
+    else:
+        cmd = [PYTHON, "-c", PY_UDP_SERVER, str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return float(run_out([PYTHON, "-c", UDP_CLIENT, str(port), str(n)]))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def async_echo(impl, rounds):
+    port = free_port()
+    if impl == "netlisp":
+        cmd = [NETLISP, os.path.join(ROOT, "examples", "async-echo-server.lisp"), str(port)]
+    else:
+        cmd = [PYTHON, "-c", PY_ASYNC_SERVER, str(port)]
+    with Server(cmd, port):
+        return float(run_out([PYTHON, "-c", ASYNC_CLIENT, str(port), str(rounds)]))
+
+
 def http(impl, secs):
     port = free_port()
     server = netlisp_http(port) if impl == "netlisp" else Server([PYTHON, "-c", PY_HTTP_SERVER, str(port)], port)
@@ -243,6 +387,12 @@ def main():
     rows.append(("bulk 64 KiB writes, MB/s", n, p, n / p, ">= 1.0"))
     n, p = median_pair(echo, 2000 if args.quick else 10000, reps)
     rows.append(("echo 64-byte round trips/s, 4 clients", n, p, n / p, ">= 1.0"))
+    n, p = median_pair(udp, 5000 if args.quick else 30000, reps)
+    rows.append(("udp echo 64-byte datagrams/s, 1 client", n, p, n / p, ">= 1.0"))
+    n, p = median_pair(async_echo, 200 if args.quick else 1000, reps)
+    rows.append(("async echo 64-byte round trips/s, 100 connections", n, p, n / p, ">= 1.5"))
+    n, p = median_pair(unix_bulk, 64 if args.quick else 256, reps)
+    rows.append(("unix-socket bulk 64 KiB writes, MB/s", n, p, n / p, ">= 1.0"))
     if shutil.which("wrk"):
         n, p = median_pair(http, 3 if args.quick else 10, reps)
         rows.append(("http wrk -c16 requests/s", n, p, n / p, ">= 5.0"))
