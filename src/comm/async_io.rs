@@ -12,6 +12,7 @@ use crate::clos::{Class, ClassKind};
 use crate::conditions as cond;
 use crate::ctx::{Ctx, Exit, R};
 use crate::gc::Gc;
+use crate::mp::scheduler::{IoWait, WatchSink};
 use crate::net::error::{Fault, NetError, Op};
 use crate::net::registry;
 use crate::net::socket::{Role, SocketCore};
@@ -66,8 +67,8 @@ pub struct Collection {
     /// States with something to look at in the next call: just started
     /// operations and descriptors found ready.
     ready: RefCell<Vec<RawFd>>,
-    /// The process parked in WAIT-FOR-WAIT-STATE-COLLECTION and its wait.
-    waiter: RefCell<Option<(Value, u64)>>,
+    /// The standing registration of every state's and listener's socket.
+    sink: Rc<WatchSink>,
     /// The process running LOOP-PROCESSING-WAIT-STATE-COLLECTION.
     looping: RefCell<Value>,
     stop: Cell<bool>,
@@ -108,7 +109,7 @@ fn new_collection(name: String, handler: Value) -> Rc<Collection> {
         accepting: RefCell::new(Vec::new()),
         queue: RefCell::new(VecDeque::new()),
         ready: RefCell::new(Vec::new()),
-        waiter: RefCell::new(None),
+        sink: Rc::new(WatchSink::default()),
         looping: RefCell::new(Value::Nil),
         stop: Cell::new(false),
         closed: Cell::new(false),
@@ -132,12 +133,14 @@ fn collection_arg(ctx: &mut Ctx, v: &Value) -> R<Rc<Collection>> {
 impl Collection {
     /// Wake the process waiting on the collection, if any.
     fn poke(&self) {
-        if let Some((p, t)) = self.waiter.borrow_mut().take() {
+        let w = self.sink.waiter.borrow().clone();
+        if let Some((p, t)) = w {
             crate::mp::scheduler::signal(&p, t);
         }
     }
 
     fn add_state(&self, s: &Rc<State>) {
+        crate::mp::sched().watch_fd(s.fd, &self.sink, false);
         self.states.borrow_mut().insert(s.fd, s.clone());
     }
 
@@ -193,39 +196,21 @@ fn wait_for(ctx: &mut Ctx, c: &Rc<Collection>, timeout: Option<f64>) -> R<bool> 
         if c.next_deadline().is_some_and(|d| d <= now) {
             return Ok(true);
         }
-        let (mut reads, mut writes) = (Vec::new(), Vec::new());
-        for s in c.states.borrow().values() {
-            if s.read_op.borrow().is_some() {
-                reads.push(s.fd);
-            }
-            if s.write_op.borrow().is_some() {
-                writes.push(s.fd);
-            }
-        }
-        for a in c.accepting.borrow().iter() {
-            if let Some(l) = a.listener.borrow().as_ref() {
-                reads.push(l.fd);
+        // Writability is watched only while a write waits for room.
+        for st in c.states.borrow().values() {
+            let want = st.write_op.borrow().is_some();
+            if want != st.watch_write.get() {
+                st.watch_write.set(want);
+                crate::mp::sched().watch_fd(st.fd, &c.sink, want);
             }
         }
-        let waiter = &c.waiter;
-        let r = crate::mp::scheduler::wait_io(ctx, &reads, &writes, deadline, &mut |p, t| {
-            *waiter.borrow_mut() = Some((p.clone(), t));
-        });
-        *c.waiter.borrow_mut() = None;
-        match r? {
-            crate::mp::scheduler::IoWait::Ready(fds) => {
-                c.ready
-                    .borrow_mut()
-                    .extend(fds.into_iter().map(|(fd, _)| fd));
-                return Ok(true);
-            }
-            crate::mp::scheduler::IoWait::Signalled => {}
-            crate::mp::scheduler::IoWait::Timeout => {
-                if limit.is_some_and(|l| Instant::now() >= l) {
-                    return Ok(false);
-                }
-                return Ok(true);
-            }
+        let r = crate::mp::scheduler::wait_watched(ctx, &c.sink, deadline)?;
+        let fds = std::mem::take(&mut *c.sink.ready.borrow_mut());
+        c.ready.borrow_mut().extend(fds);
+        match r {
+            IoWait::Ready => return Ok(true),
+            IoWait::Signalled => {}
+            IoWait::Timeout => return Ok(!limit.is_some_and(|l| Instant::now() >= l)),
         }
     }
 }
@@ -428,6 +413,8 @@ pub struct State {
     /// Bytes read and not yet consumed.
     buffered: RefCell<Vec<u8>>,
     closed: Cell<bool>,
+    /// Whether the collection watches the socket for writability.
+    watch_write: Cell<bool>,
 }
 
 struct StateObj(Rc<State>);
@@ -493,6 +480,7 @@ impl State {
         self.read_op.borrow_mut().take();
         self.write_op.borrow_mut().take();
         self.write_queue.borrow_mut().clear();
+        crate::mp::sched().unwatch_fd(self.fd);
         if let Some(c) = self.collection.upgrade() {
             c.states.borrow_mut().remove(&self.fd);
         }
@@ -554,6 +542,7 @@ fn make_state(c: &Rc<Collection>, core: Rc<SocketCore>, object: Value, a: StateA
         write_queue: RefCell::new(VecDeque::new()),
         buffered: RefCell::new(Vec::new()),
         closed: Cell::new(false),
+        watch_write: Cell::new(false),
     });
     *s.me.borrow_mut() = crate::foreign::make(StateObj(s.clone()));
     c.add_state(&s);
@@ -738,22 +727,35 @@ fn progress_write(ctx: &mut Ctx, s: &Rc<State>, calls: &mut Vec<Call>) -> R<()> 
 }
 
 /// Read what the socket has into the internal buffer (at most `max`).
-/// Returns Ok(true) at end of file.
+/// Returns Ok(true) at end of file. Stopping at `max` rather than at
+/// "would block" leaves the state marked ready: the watch reports a
+/// descriptor once, not while data remains.
 fn fill(s: &State, max: usize) -> std::io::Result<bool> {
+    let r = fill_some(s, max);
+    if let Ok((false, true)) = r {
+        if let Some(c) = s.collection.upgrade() {
+            c.ready.borrow_mut().push(s.fd);
+        }
+    }
+    r.map(|(eof, _)| eof)
+}
+
+/// (end of file, stopped at the limit).
+fn fill_some(s: &State, max: usize) -> std::io::Result<(bool, bool)> {
     let mut got = 0;
     let mut chunk = vec![0u8; max.clamp(1, DEFAULT_MAX_READ)];
     while got < max {
         let want = (max - got).min(chunk.len());
         match s.core.try_recv(&mut chunk[..want])? {
-            Some(0) => return Ok(true),
+            Some(0) => return Ok((true, false)),
             Some(n) => {
                 s.buffered.borrow_mut().extend_from_slice(&chunk[..n]);
                 got += n;
             }
-            None => break,
+            None => return Ok((false, false)),
         }
     }
-    Ok(false)
+    Ok((false, true))
 }
 
 fn element_vector(e: Element, data: &[u8]) -> Value {
@@ -1001,6 +1003,7 @@ impl crate::foreign::ForeignObj for AcceptingObj {
 impl Accepting {
     fn close(&self) {
         if let Some(l) = self.listener.borrow_mut().take() {
+            crate::mp::sched().unwatch_fd(l.fd);
             l.close(false);
         }
         *self.me.borrow_mut() = Value::Nil;
@@ -1471,6 +1474,7 @@ crate::defbuiltins! {
         });
         let v = crate::foreign::make(AcceptingObj(acc.clone()));
         *acc.me.borrow_mut() = v.clone();
+        crate::mp::sched().watch_fd(fd, &c.sink, false);
         c.accepting.borrow_mut().push(acc);
         c.poke();
         if let Some(f) = opt(a, 3).filter(|f| f.truthy()) {

@@ -89,9 +89,6 @@ pub struct Process {
     /// Inside PROCESS-WAIT: the whostate holds even while the process is
     /// briefly ready to re-test its predicate.
     pub in_process_wait: Cell<bool>,
-    /// Descriptors found ready during a [`crate::mp::scheduler::wait_io`]
-    /// (fd, readable), for the wait that has this token.
-    pub ready_fds: RefCell<Vec<(std::os::fd::RawFd, bool)>>,
     /// The coroutine (None for the main process, and while it runs).
     pub coroutine: RefCell<Option<Coro>>,
     /// The coroutine's yielder, valid while the coroutine is alive.
@@ -126,7 +123,6 @@ impl Process {
             priority: Cell::new(0),
             whostate: RefCell::new(String::new()),
             in_process_wait: Cell::new(false),
-            ready_fds: RefCell::new(Vec::new()),
             coroutine: RefCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             joiners: WaitQueue::default(),

@@ -62,6 +62,43 @@ struct FdWait {
     interest: Interest,
     /// (process, token, wants readable)
     waiters: Vec<(Value, u64, bool)>,
+    /// A standing watch (an async I/O collection): the sink, and whether
+    /// it wants writability too.
+    watcher: Option<(Rc<WatchSink>, bool)>,
+}
+
+impl FdWait {
+    fn wanted(&self) -> Option<Interest> {
+        let mut i: Option<Interest> = None;
+        let mut add = |x: Interest| i = Some(i.map_or(x, |i| i.add(x)));
+        for (_, _, r) in &self.waiters {
+            add(if *r {
+                Interest::READABLE
+            } else {
+                Interest::WRITABLE
+            });
+        }
+        if let Some((_, w)) = &self.watcher {
+            add(Interest::READABLE);
+            if *w {
+                add(Interest::WRITABLE);
+            }
+        }
+        i
+    }
+}
+
+/// Where the readiness of watched descriptors is collected: a standing
+/// registration for many descriptors (an async I/O collection), so a
+/// loop over thousands of sockets does not re-register them on every
+/// wait. Edge-triggered: a ready descriptor is reported once, and its
+/// owner reads until it would block (or looks again by itself).
+#[derive(Default)]
+pub struct WatchSink {
+    /// Descriptors reported ready since the owner last looked.
+    pub ready: RefCell<Vec<RawFd>>,
+    /// The process parked on the sink and its wait token.
+    pub waiter: RefCell<Option<(Value, u64)>>,
 }
 
 /// The thread's scheduler.
@@ -387,6 +424,63 @@ impl Scheduler {
     // -----------------------------------------------------------------
     // I/O
 
+    /// Register `fd` with mio for `w`'s interest (or drop it when nothing
+    /// is wanted). A descriptor that was closed and reused behind the
+    /// table's back is registered afresh.
+    fn sync_fd(&self, fd: RawFd, w: &mut FdWait, was_registered: bool) -> bool {
+        let poll = self.poll.borrow();
+        let reg = poll.registry();
+        match w.wanted() {
+            None => {
+                let _ = reg.deregister(&mut SourceFd(&fd));
+                false
+            }
+            Some(want) if was_registered && want == w.interest => true,
+            Some(want) => {
+                w.interest = want;
+                let r = if was_registered {
+                    reg.reregister(&mut SourceFd(&fd), Token(fd as usize), want)
+                } else {
+                    reg.register(&mut SourceFd(&fd), Token(fd as usize), want)
+                };
+                match r {
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                        let _ = reg.register(&mut SourceFd(&fd), Token(fd as usize), want);
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                        let _ = reg.reregister(&mut SourceFd(&fd), Token(fd as usize), want);
+                    }
+                    _ => {}
+                }
+                true
+            }
+        }
+    }
+
+    /// Watch `fd` for readability (and writability with `write`) until
+    /// [`Scheduler::unwatch_fd`], reporting to `sink`.
+    pub fn watch_fd(&self, fd: RawFd, sink: &Rc<WatchSink>, write: bool) {
+        let mut fds = self.fds.borrow_mut();
+        let known = fds.contains_key(&fd);
+        let w = fds.entry(fd).or_insert_with(|| FdWait {
+            interest: Interest::READABLE,
+            waiters: Vec::new(),
+            watcher: None,
+        });
+        w.watcher = Some((sink.clone(), write));
+        self.sync_fd(fd, w, known);
+    }
+
+    /// Stop watching `fd` (before it is closed).
+    pub fn unwatch_fd(&self, fd: RawFd) {
+        let mut fds = self.fds.borrow_mut();
+        let Some(w) = fds.get_mut(&fd) else { return };
+        w.watcher = None;
+        if !self.sync_fd(fd, w, true) {
+            fds.remove(&fd);
+        }
+    }
+
     fn add_fd_waiter(&self, fd: RawFd, p: &Value, token: u64, readable: bool) {
         let want = if readable {
             Interest::READABLE
@@ -415,6 +509,7 @@ impl Scheduler {
                     FdWait {
                         interest: want,
                         waiters: vec![(p.clone(), token, readable)],
+                        watcher: None,
                     },
                 );
             }
@@ -425,7 +520,7 @@ impl Scheduler {
         let mut fds = self.fds.borrow_mut();
         let Some(w) = fds.get_mut(&fd) else { return };
         w.waiters.retain(|(x, _, _)| !x.eq(p));
-        if w.waiters.is_empty() {
+        if w.waiters.is_empty() && w.watcher.is_none() {
             fds.remove(&fd);
             let _ = self.poll.borrow().registry().deregister(&mut SourceFd(&fd));
         }
@@ -454,22 +549,29 @@ impl Scheduler {
                 ev.is_readable() || ev.is_read_closed() || ev.is_error(),
                 ev.is_writable() || ev.is_write_closed() || ev.is_error(),
             );
-            let ready: Vec<(Value, u64, bool)> = match self.fds.borrow().get(&fd) {
-                Some(w) => w
-                    .waiters
-                    .iter()
-                    .filter(|(_, _, readable)| if *readable { rd } else { wr })
-                    .map(|(p, t, r)| (p.clone(), *t, *r))
-                    .collect(),
-                None => Vec::new(),
-            };
-            for (p, t, readable) in ready {
-                let proc = process(&p);
-                // A multiplexed wait learns which descriptors are ready.
-                if proc.token.get() == t {
-                    proc.ready_fds.borrow_mut().push((fd, readable));
-                }
+            let (ready, sink): (Vec<(Value, u64)>, Option<Rc<WatchSink>>) =
+                match self.fds.borrow().get(&fd) {
+                    Some(w) => (
+                        w.waiters
+                            .iter()
+                            .filter(|(_, _, readable)| if *readable { rd } else { wr })
+                            .map(|(p, t, _)| (p.clone(), *t))
+                            .collect(),
+                        w.watcher
+                            .as_ref()
+                            .filter(|(_, write)| rd || (wr && *write))
+                            .map(|(s, _)| s.clone()),
+                    ),
+                    None => (Vec::new(), None),
+                };
+            for (p, t) in ready {
                 wake(&p, t, Wake::Io);
+            }
+            if let Some(sink) = sink {
+                sink.ready.borrow_mut().push(fd);
+                if let Some((p, t)) = sink.waiter.borrow().clone() {
+                    wake(&p, t, Wake::Io);
+                }
             }
         }
     }
@@ -819,58 +921,41 @@ pub fn wait_fds(ctx: &mut Ctx, fds: &[RawFd], readable: bool, timeout: Option<f6
     }
 }
 
-/// What a multiplexed wait ([`wait_io`]) ended with.
-#[derive(Debug)]
+/// What a wait on a [`WatchSink`] ended with.
+#[derive(Debug, PartialEq, Eq)]
 pub enum IoWait {
-    /// These descriptors are ready: (fd, readable) with readable false
-    /// meaning writable.
-    Ready(Vec<(RawFd, bool)>),
+    /// Some watched descriptors are ready (they are in the sink).
+    Ready,
     /// Another process woke it with [`signal`].
     Signalled,
     /// The deadline passed.
     Timeout,
 }
 
-/// Park until some of `reads` is readable or `writes` writable, another
-/// process calls [`signal`] with the returned token's wait, or the
-/// deadline passes. `on_park` gets the process and the wait's token
-/// (for a later [`signal`]) just before parking.
-pub fn wait_io(
-    ctx: &mut Ctx,
-    reads: &[RawFd],
-    writes: &[RawFd],
-    deadline: Option<Instant>,
-    on_park: &mut dyn FnMut(&Value, u64),
-) -> R<IoWait> {
-    let s = sched();
-    let p = s.current();
-    let proc = process(&p);
+/// Park on `sink` until a watched descriptor is ready, another process
+/// calls [`signal`] with the sink's waiter, or the deadline passes.
+pub fn wait_watched(ctx: &mut Ctx, sink: &WatchSink, deadline: Option<Instant>) -> R<IoWait> {
+    if !sink.ready.borrow().is_empty() {
+        return Ok(IoWait::Ready);
+    }
     if deadline.is_some_and(|d| Instant::now() >= d) {
         return Ok(IoWait::Timeout);
     }
-    let t = proc.begin_wait("Waiting for I/O");
-    proc.ready_fds.borrow_mut().clear();
-    for &fd in reads {
-        s.add_fd_waiter(fd, &p, t, true);
-    }
-    for &fd in writes {
-        s.add_fd_waiter(fd, &p, t, false);
-    }
-    on_park(&p, t);
+    let s = sched();
+    let p = s.current();
+    let t = process(&p).begin_wait("Waiting for I/O");
+    *sink.waiter.borrow_mut() = Some((p.clone(), t));
     let w = park(ctx, deadline);
-    for &fd in reads.iter().chain(writes) {
-        s.remove_fd_waiter(fd, &p);
-    }
-    let ready = std::mem::take(&mut *proc.ready_fds.borrow_mut());
+    *sink.waiter.borrow_mut() = None;
     Ok(match w? {
-        Wake::Io => IoWait::Ready(ready),
+        _ if !sink.ready.borrow().is_empty() => IoWait::Ready,
         Wake::Timeout => IoWait::Timeout,
         _ => IoWait::Signalled,
     })
 }
 
-/// Wake process `p` from the [`wait_io`] with token `token` (no effect
-/// if it has stopped waiting since).
+/// Wake the process parked with `token` (no effect if it has stopped
+/// waiting since).
 pub fn signal(p: &Value, token: u64) -> bool {
     wake(p, token, Wake::Signal)
 }
