@@ -740,22 +740,30 @@ fn fill(s: &State, max: usize) -> std::io::Result<bool> {
     r.map(|(eof, _)| eof)
 }
 
+thread_local! {
+    /// A receive chunk zeroed once and reused (a fresh 64 KiB buffer per
+    /// read would cost more in memset than the read itself).
+    static CHUNK: RefCell<Vec<u8>> = RefCell::new(vec![0u8; DEFAULT_MAX_READ]);
+}
+
 /// (end of file, stopped at the limit).
 fn fill_some(s: &State, max: usize) -> std::io::Result<(bool, bool)> {
-    let mut got = 0;
-    let mut chunk = vec![0u8; max.clamp(1, DEFAULT_MAX_READ)];
-    while got < max {
-        let want = (max - got).min(chunk.len());
-        match s.core.try_recv(&mut chunk[..want])? {
-            Some(0) => return Ok((true, false)),
-            Some(n) => {
-                s.buffered.borrow_mut().extend_from_slice(&chunk[..n]);
-                got += n;
+    CHUNK.with(|chunk| {
+        let mut chunk = chunk.borrow_mut();
+        let mut got = 0;
+        while got < max {
+            let want = (max - got).min(chunk.len());
+            match s.core.try_recv(&mut chunk[..want])? {
+                Some(0) => return Ok((true, false)),
+                Some(n) => {
+                    s.buffered.borrow_mut().extend_from_slice(&chunk[..n]);
+                    got += n;
+                }
+                None => return Ok((false, false)),
             }
-            None => return Ok((false, false)),
         }
-    }
-    Ok((false, true))
+        Ok((false, true))
+    })
 }
 
 fn element_vector(e: Element, data: &[u8]) -> Value {

@@ -74,22 +74,27 @@ impl SocketIo {
         buf: &mut [u8],
     ) -> std::io::Result<Option<usize>> {
         if self.pending.is_empty() {
-            let mut dgram = vec![0u8; super::udp::RECV_BUFFER];
-            loop {
-                match super::udp::try_recv(core, &mut dgram) {
-                    Ok(Some(r)) if r.len == 0 => continue,
-                    Ok(Some(r)) => {
-                        dgram.truncate(r.len);
-                        break;
-                    }
-                    Ok(None) => return Ok(None),
-                    Err(e) => {
-                        let errno = e.errno.unwrap_or(libc::EIO);
-                        return Err(std::io::Error::from_raw_os_error(errno));
+            thread_local! {
+                static DGRAM: RefCell<Vec<u8>> = RefCell::new(vec![0u8; super::udp::RECV_BUFFER]);
+            }
+            let got = DGRAM.with(|d| {
+                let mut d = d.borrow_mut();
+                loop {
+                    match super::udp::try_recv(core, &mut d) {
+                        Ok(Some(r)) if r.len == 0 => continue,
+                        Ok(Some(r)) => return Ok(Some(d[..r.len].to_vec())),
+                        Ok(None) => return Ok(None),
+                        Err(e) => {
+                            let errno = e.errno.unwrap_or(libc::EIO);
+                            return Err(std::io::Error::from_raw_os_error(errno));
+                        }
                     }
                 }
+            })?;
+            match got {
+                Some(v) => self.pending = v,
+                None => return Ok(None),
             }
-            self.pending = dgram;
         }
         let n = self.pending.len().min(buf.len());
         buf[..n].copy_from_slice(&self.pending[..n]);
