@@ -114,6 +114,10 @@ pub struct Scheduler {
     poll: RefCell<Poll>,
     events: RefCell<Events>,
     fds: RefCell<HashMap<RawFd, FdWait>>,
+    /// Descriptors whose owner reports their closing ([`Scheduler::forget_fd`]):
+    /// their registration is kept between waits, saving two epoll_ctl
+    /// calls per wait for a socket that is waited on again and again.
+    cached: RefCell<std::collections::HashSet<RawFd>>,
     external: WaitQueue,
     external_pending: Cell<usize>,
     poll_waiters: WaitQueue,
@@ -195,6 +199,7 @@ impl Scheduler {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(256)),
             fds: RefCell::new(HashMap::new()),
+            cached: RefCell::new(std::collections::HashSet::new()),
             external: WaitQueue::default(),
             external_pending: Cell::new(0),
             poll_waiters: WaitQueue::default(),
@@ -481,6 +486,22 @@ impl Scheduler {
         }
     }
 
+    /// Keep `fd`'s registration between waits; its owner calls
+    /// [`Scheduler::forget_fd`] before closing it.
+    pub fn cache_fd(&self, fd: RawFd) {
+        self.cached.borrow_mut().insert(fd);
+    }
+
+    /// `fd` is about to be closed: drop its registration and waiters'
+    /// entry (the number may be reused by the next descriptor).
+    pub fn forget_fd(&self, fd: RawFd) {
+        self.cached.borrow_mut().remove(&fd);
+        if let Some(w) = self.fds.borrow_mut().remove(&fd) {
+            let _ = self.poll.borrow().registry().deregister(&mut SourceFd(&fd));
+            drop(w);
+        }
+    }
+
     fn add_fd_waiter(&self, fd: RawFd, p: &Value, token: u64, readable: bool) {
         let want = if readable {
             Interest::READABLE
@@ -491,9 +512,13 @@ impl Scheduler {
         let poll = self.poll.borrow();
         match fds.get_mut(&fd) {
             Some(w) => {
+                let idle = w.waiters.is_empty() && w.watcher.is_none();
                 w.waiters.push((p.clone(), token, readable));
                 let merged = w.interest.add(want);
-                if merged != w.interest {
+                // A kept registration is re-armed: edge-triggered events
+                // that came while nobody waited were dropped, and a
+                // modification reports the descriptor's state now.
+                if merged != w.interest || idle {
                     w.interest = merged;
                     let _ =
                         poll.registry()
@@ -520,7 +545,7 @@ impl Scheduler {
         let mut fds = self.fds.borrow_mut();
         let Some(w) = fds.get_mut(&fd) else { return };
         w.waiters.retain(|(x, _, _)| !x.eq(p));
-        if w.waiters.is_empty() && w.watcher.is_none() {
+        if w.waiters.is_empty() && w.watcher.is_none() && !self.cached.borrow().contains(&fd) {
             fds.remove(&fd);
             let _ = self.poll.borrow().registry().deregister(&mut SourceFd(&fd));
         }

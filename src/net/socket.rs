@@ -91,6 +91,7 @@ impl SocketCore {
         sock.set_nonblocking(true)
             .map_err(|e| NetError::os(Op::Create, &e))?;
         let fd = sock.as_raw_fd();
+        crate::mp::sched().cache_fd(fd);
         let local_sa = sock.local_addr().ok();
         let family = match &local_sa {
             Some(a) if a.is_unix() => Family::Unix,
@@ -211,6 +212,7 @@ impl SocketCore {
             drain(&s);
         }
         registry::forget(self.fd);
+        crate::mp::sched().forget_fd(self.fd);
         drop(s);
         if let Some(b) = self.bound_path.borrow_mut().take() {
             super::unix::remove_if_same(&b);
