@@ -210,7 +210,7 @@ fn wait_for(ctx: &mut Ctx, c: &Rc<Collection>, timeout: Option<f64>) -> R<bool> 
         match r {
             IoWait::Ready => return Ok(true),
             IoWait::Signalled => {}
-            IoWait::Timeout => return Ok(!limit.is_some_and(|l| Instant::now() >= l)),
+            IoWait::Timeout => return Ok(limit.is_none_or(|l| Instant::now() < l)),
         }
     }
 }

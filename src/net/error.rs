@@ -212,7 +212,7 @@ impl fmt::Display for NetError {
         write!(f, "Failed to {}", self.op.verb())?;
         if !addr.is_empty() {
             write!(f, " {}", addr)?;
-        } else if self.op == Op::Read || self.op == Op::Write {
+        } else if matches!(self.op, Op::Read | Op::Write | Op::Option) {
             write!(f, " the socket")?;
         }
         write!(f, ": {}", self.message)?;
