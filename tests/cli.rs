@@ -261,3 +261,28 @@ fn sizes_from_input_are_checked_before_allocating() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn circular_lists_and_non_generic_functions_are_errors_not_hangs() {
+    // Where SBCL hangs (NCONC onto a circular list is undefined) or
+    // signals its own class, netlisp signals a TYPE-ERROR and goes on.
+    let text = r##"
+(let ((x (list 1 2)))
+  (setf (cddr x) x)
+  (handler-case (nconc x (list 3))
+    (type-error (c) (format t "~&nconc: ~S~%" (type-error-expected-type c)))))
+(dolist (f (list (lambda () (find-method #'car '() (list (find-class 't))))
+                 (lambda () (remove-method #'car 42))))
+  (handler-case (funcall f)
+    (type-error (c) (format t "~&~S~%" (type-error-expected-type c)))))
+(let ((x (list 1 2))) (print (eq (nconc x x) (cddr x))))
+"##;
+    let out = run_script("circular", text, &[]);
+    assert_eq!(
+        stdout(&out),
+        "nconc: LIST\nGENERIC-FUNCTION\nGENERIC-FUNCTION\n\nT ",
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

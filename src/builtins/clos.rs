@@ -664,7 +664,7 @@ crate::defbuiltins! {
     }
     /// The method of GENERIC-FUNCTION with QUALIFIERS and SPECIALIZERS.
     fn FIND_METHOD "FIND-METHOD" "(generic-function qualifiers specializers &optional (errorp t))" (ctx, a) {
-        let Value::Function(f) = &a[0] else { return Err(cond::type_error(ctx, a[0].clone(), "GENERIC-FUNCTION")) };
+        let f = match &a[0] { Value::Function(f) if generic::is_generic(f) => f, _ => return Err(cond::type_error(ctx, a[0].clone(), "GENERIC-FUNCTION")) };
         let mut specs = vec![];
         for s in a[2].iter() { specs.push(spec_of(ctx, &s)?); }
         match generic::find_method(f, &a[1].list_to_vec(), &specs) {
@@ -675,7 +675,10 @@ crate::defbuiltins! {
     }
     /// Remove METHOD from GENERIC-FUNCTION.
     fn REMOVE_METHOD "REMOVE-METHOD" "(generic-function method)" (ctx, a) {
-        if let Value::Function(f) = &a[0] { generic::remove_method(f, &a[1]); }
+        match &a[0] {
+            Value::Function(f) if generic::is_generic(f) => generic::remove_method(f, &a[1]),
+            _ => return Err(cond::type_error(ctx, a[0].clone(), "GENERIC-FUNCTION")),
+        }
         Ok(a[0].clone())
     }
     /// The qualifiers of METHOD.

@@ -261,12 +261,24 @@ fn mapper(ctx: &mut Ctx, a: &[Value], on_cells: bool, collect: u8) -> R {
     })
 }
 
+/// The last cons of a list; None for a circular one (found by Brent's
+/// cycle check, so a circular argument is an error, not a hang).
 fn last_cons(v: &Value) -> Option<crate::gc::Gc<crate::value::Cons>> {
     let mut cur = v.clone();
     let mut last = None;
+    let (mut mark, mut power, mut steps) = (v.clone(), 1usize, 0usize);
     while let Value::Cons(c) = cur {
         cur = c.cdr();
         last = Some(c);
+        steps += 1;
+        if cur.eq(&mark) && cur.is_cons() {
+            return None;
+        }
+        if steps == power {
+            mark = cur.clone();
+            power *= 2;
+            steps = 0;
+        }
     }
     last
 }
@@ -284,7 +296,14 @@ pub fn nconc_values(ctx: &mut Ctx, lists: Vec<Value>) -> R {
                     Some(t) => t.set_cdr(l.clone()),
                     None => result = l.clone(),
                 }
-                tail = last_cons(&l);
+                // The last list's end is never needed: (nconc x x) makes
+                // a circular list and returns, as in SBCL.
+                if i + 1 < n {
+                    tail = match last_cons(&l) {
+                        Some(t) => Some(t),
+                        None => return Err(cond::type_error(ctx, l.clone(), "LIST")),
+                    };
+                }
             }
             other => {
                 if i + 1 == n {

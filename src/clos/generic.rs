@@ -163,20 +163,29 @@ pub fn method_of(v: &Value) -> Option<&Method> {
     foreign::get::<Method>(v)
 }
 
-fn generic_of(f: &Gc<Function>) -> &Generic {
+fn generic_of(f: &Gc<Function>) -> Option<&Generic> {
     match &f.kind {
-        FnKind::Generic(g) => g,
-        _ => unreachable!("not a generic function"),
+        FnKind::Generic(g) => Some(g),
+        _ => None,
     }
 }
 
-/// Add (or replace) a method.
+/// Whether `f` is a generic function.
+pub fn is_generic(f: &Gc<Function>) -> bool {
+    generic_of(f).is_some()
+}
+
+/// Add (or replace) a method (nothing if `f` is not a generic function
+/// or `m` not a method; callers check both).
 pub fn add_method(f: &Gc<Function>, m: Value) {
-    let g = generic_of(f);
-    let new = method_of(&m).unwrap();
+    let (Some(g), Some(new)) = (generic_of(f), method_of(&m)) else {
+        return;
+    };
     let mut ms = g.methods.borrow_mut();
     ms.retain(|old| {
-        let o = method_of(old).unwrap();
+        let Some(o) = method_of(old) else {
+            return false;
+        };
         !(same_specs(&o.specializers, &new.specializers)
             && quals_equal(&o.qualifiers, &new.qualifiers))
     });
@@ -200,12 +209,12 @@ fn same_specs(a: &[Spec], b: &[Spec]) -> bool {
 
 /// Find a method by qualifiers and specializers.
 pub fn find_method(f: &Gc<Function>, quals: &[Value], specs: &[Spec]) -> Option<Value> {
-    generic_of(f)
+    generic_of(f)?
         .methods
         .borrow()
         .iter()
         .find(|m| {
-            let o = method_of(m).unwrap();
+            let Some(o) = method_of(m) else { return false };
             quals_equal(&o.qualifiers, quals) && same_specs(&o.specializers, specs)
         })
         .cloned()
@@ -213,7 +222,9 @@ pub fn find_method(f: &Gc<Function>, quals: &[Value], specs: &[Spec]) -> Option<
 
 /// Remove a method object.
 pub fn remove_method(f: &Gc<Function>, m: &Value) {
-    generic_of(f).methods.borrow_mut().retain(|x| !x.eq(m));
+    if let Some(g) = generic_of(f) {
+        g.methods.borrow_mut().retain(|x| !x.eq(m));
+    }
     bump_epoch();
 }
 
@@ -442,7 +453,13 @@ pub fn next_method_p(nm: &Value) -> bool {
 
 /// Call a generic function.
 pub fn call_generic(ctx: &mut Ctx, f: &Gc<Function>, args: &[Value]) -> R {
-    let g = generic_of(f);
+    let Some(g) = generic_of(f) else {
+        return Err(cond::type_error(
+            ctx,
+            Value::Function(f.clone()),
+            "GENERIC-FUNCTION",
+        ));
+    };
     if args.len() < g.nreq.get() {
         return Err(cond::arity_error(
             ctx,

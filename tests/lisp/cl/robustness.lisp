@@ -28,3 +28,7 @@
 (is (format nil "~0%x"))
 (is (funcall (formatter "~A")))
 (is (with-output-to-string (s) (funcall (formatter "~A") s 1)))
+
+(section "circular lists and non-generic functions")
+(is (let ((x (list 1 2))) (eq (nconc x x) (cddr x))))
+(is (find-method #'print-object '() (list (find-class 'fixnum) (find-class 't)) nil))
