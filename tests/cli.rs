@@ -286,3 +286,28 @@ fn circular_lists_and_non_generic_functions_are_errors_not_hangs() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn impossible_allocations_signal_storage_conditions() {
+    // Sizes no machine can hold are a STORAGE-CONDITION (SBCL's class for
+    // an exhausted heap), handled like any condition, not an abort.
+    let text = r##"
+(dolist (f (list (lambda () (make-array most-positive-fixnum))
+                 (lambda () (make-array '(100000 100000 100000) :element-type 'character))
+                 (lambda () (make-string 10000000000000))
+                 (lambda () (make-list 10000000000000))
+                 (lambda () (make-sequence 'vector 10000000000000))
+                 (lambda () (adjust-array (make-array 1 :adjustable t) 10000000000000))))
+  (handler-case (funcall f)
+    (storage-condition (c) (format t "~&~A~%" (subseq (princ-to-string c) 0 25)))))
+(print (length (make-array 1000 :initial-element 0)))
+"##;
+    let out = run_script("alloc", text, &[]);
+    assert_eq!(
+        stdout(&out),
+        "cannot allocate an array \ncannot allocate an array \ncannot allocate a string \ncannot allocate a list of\ncannot allocate a sequenc\ncannot allocate an array \n\n1000 ",
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -126,8 +126,7 @@ fn ten_thousand_sleepers_push_under_a_lock() {
 fn cpu_bound_process_does_not_delay_a_sleeper() {
     let run = run_script("fairness.lisp", Duration::from_secs(30));
     assert_eq!(
-        run.stdout,
-        "sleeper finished: T\nspinner kept running: T\n",
+        run.stdout, "sleeper finished: T\nspinner kept running: T\n",
         "{}",
         run.stderr
     );

@@ -38,6 +38,20 @@ fn dims_of(ctx: &mut Ctx, v: &Value) -> R<Vec<usize>> {
     }
 }
 
+/// Check that an array of DIMS with elements of type ET can be made.
+fn check_dims(ctx: &mut Ctx, dims: &[usize], et: ElemType) -> R<()> {
+    let total = dims
+        .iter()
+        .try_fold(1usize, |acc, d| acc.checked_mul(*d))
+        .unwrap_or(usize::MAX);
+    let bytes = match et {
+        ElemType::Bit | ElemType::U8 | ElemType::I8 => 1,
+        ElemType::Character | ElemType::BaseChar => std::mem::size_of::<char>(),
+        _ => std::mem::size_of::<Value>(),
+    };
+    super::check_alloc(ctx, "an array", total, bytes)
+}
+
 /// Row-major index of SUBSCRIPTS in A, checked.
 fn row_major(ctx: &mut Ctx, a: &Gc<Array>, subs: &[Value], whole: &Value) -> R<usize> {
     let dims = a.dimensions();
@@ -210,6 +224,7 @@ crate::defbuiltins! {
     fn MAKE_ARRAY "MAKE-ARRAY" "(dimensions &key (element-type t) initial-element initial-contents adjustable fill-pointer displaced-to displaced-index-offset)" (ctx, a) {
         let dims = dims_of(ctx, &a[0])?;
         let et = match opt(a, 1) { Some(t) => upgraded_element_type(t), None => ElemType::T };
+        check_dims(ctx, &dims, et)?;
         if let Some(src) = opt(a, 6) {
             if src.truthy() {
                 // Displaced arrays are copied (shared storage is not modelled).
@@ -386,6 +401,7 @@ crate::defbuiltins! {
     fn ADJUST_ARRAY "ADJUST-ARRAY" "(array new-dimensions &key element-type initial-element initial-contents fill-pointer displaced-to displaced-index-offset)" (ctx, a) {
         let arr = array(ctx, &a[0])?;
         let dims = dims_of(ctx, &a[1])?;
+        check_dims(ctx, &dims, arr.elt)?;
         let total: usize = dims.iter().product();
         if let Some(c) = opt(a, 4) {
             let v = make_array(ctx, dims, arr.elt, None, Some(c), arr.adjustable, opt(a, 5))?;

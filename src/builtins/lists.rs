@@ -405,6 +405,8 @@ crate::defbuiltins! {
     /// A list of SIZE elements, each INITIAL-ELEMENT.
     fn MAKE_LIST "MAKE-LIST" "(size &key initial-element)" (ctx, a) {
         let n = index(ctx, &a[0])?;
+        // A cons is two values plus its collector header.
+        super::check_alloc(ctx, "a list", n, 2 * std::mem::size_of::<Value>() + 32)?;
         let init = super::opt_nil(a, 1);
         let mut l = Value::Nil;
         for _ in 0..n {

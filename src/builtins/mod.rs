@@ -376,3 +376,53 @@ pub fn package(ctx: &mut Ctx, v: &Value) -> R<std::rc::Rc<crate::package::Packag
 pub fn str_value(s: &str) -> Value {
     crate::array::Array::string(s)
 }
+
+/// The most bytes one object may ask for: the machine's physical memory.
+/// A larger request (from input, or a bad argument) cannot succeed, and
+/// trying would end the process instead of signalling.
+fn alloc_limit() -> usize {
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let (pages, size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages > 0 && size > 0 {
+            (pages as usize).saturating_mul(size as usize)
+        } else {
+            1 << 40
+        }
+    })
+}
+
+/// Check that COUNT elements of ELEM_BYTES bytes each can be allocated;
+/// otherwise signal a STORAGE-CONDITION naming the size (as SBCL does
+/// when its heap is exhausted) instead of aborting the process.
+pub fn check_alloc(ctx: &mut Ctx, what: &str, count: usize, elem_bytes: usize) -> R<()> {
+    let bytes = count.checked_mul(elem_bytes.max(1));
+    let limit = alloc_limit();
+    match bytes {
+        Some(b) if b <= limit => Ok(()),
+        _ => {
+            let class = crate::conditions::condition_class("SIMPLE-STORAGE-CONDITION");
+            let msg = format!(
+                "cannot allocate {} of {} elements: more than this machine's {} bytes of memory",
+                what, count, limit
+            );
+            let c = crate::conditions::make_condition(
+                &class,
+                &[
+                    (
+                        crate::world::keyword("FORMAT-CONTROL"),
+                        Array::string(&crate::conditions::escape_tildes(&msg)),
+                    ),
+                    (crate::world::keyword("FORMAT-ARGUMENTS"), Value::Nil),
+                ],
+            );
+            Err(crate::conditions::error(ctx, c))
+        }
+    }
+}

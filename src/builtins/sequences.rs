@@ -735,6 +735,7 @@ crate::defbuiltins! {
     /// A sequence of RESULT-TYPE with SIZE elements.
     fn MAKE_SEQUENCE "MAKE-SEQUENCE" "(result-type size &key initial-element)" (ctx, a) {
         let n = index(ctx, &a[1])?;
+        super::check_alloc(ctx, "a sequence", n, std::mem::size_of::<Value>())?;
         let init = match opt(a, 2) {
             Some(v) => v.clone(),
             None => {

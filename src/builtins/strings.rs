@@ -218,6 +218,7 @@ crate::defbuiltins! {
     /// A string of SIZE characters, each INITIAL-ELEMENT.
     fn MAKE_STRING "MAKE-STRING" "(size &key (initial-element #\\Nul) element-type)" (ctx, a) {
         let n = index(ctx, &a[0])?;
+        super::check_alloc(ctx, "a string", n, std::mem::size_of::<char>())?;
         let c = match opt(a, 1) { Some(v) => character(ctx, v)?, None => '\0' };
         Ok(Array::string_from_chars(vec![c; n]))
     }
