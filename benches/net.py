@@ -45,9 +45,15 @@ NETLISP = os.path.join(ROOT, "target", "release", "netlisp")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 PY_BULK = r"""
-import socket, sys, threading, time
+import os, socket, sys, threading, time
 mib = int(sys.argv[1])
-srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+unix = len(sys.argv) > 2 and sys.argv[2] == "unix"
+if unix:
+    path = "/tmp/py-bulk-%d.sock" % os.getpid()
+    srv = socket.socket(socket.AF_UNIX); srv.bind(path)
+else:
+    srv = socket.socket(); srv.bind(("127.0.0.1", 0))
+srv.listen(1)
 got = [0]
 def sink():
     c, _ = srv.accept()
@@ -59,10 +65,14 @@ def sink():
     c.close()
 t = threading.Thread(target=sink); t.start()
 start = time.time()
-s = socket.create_connection(srv.getsockname())
+if unix:
+    s = socket.socket(socket.AF_UNIX); s.connect(path)
+else:
+    s = socket.create_connection(srv.getsockname())
 data = bytes(65536)
 for i in range(mib * 16): s.sendall(data)
 s.close(); t.join()
+if unix: os.unlink(path)
 assert got[0] == mib << 20
 print("%.1f" % (mib / (time.time() - start)))
 """
@@ -77,30 +87,6 @@ socketserver.ThreadingTCPServer.allow_reuse_address = True
 srv = socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), H)
 srv.daemon_threads = True
 srv.serve_forever()
-"""
-
-PY_UNIX_BULK = r"""
-import os, socket, sys, threading, time
-mib = int(sys.argv[1])
-path = "/tmp/py-bulk-%d.sock" % os.getpid()
-srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen(1)
-got = [0]
-def sink():
-    c, _ = srv.accept()
-    buf = bytearray(65536)
-    while True:
-        n = c.recv_into(buf)
-        if not n: break
-        got[0] += n
-    c.close()
-t = threading.Thread(target=sink); t.start()
-start = time.time()
-s = socket.socket(socket.AF_UNIX); s.connect(path)
-data = bytes(65536)
-for i in range(mib * 16): s.sendall(data)
-s.close(); t.join(); os.unlink(path)
-assert got[0] == mib << 20
-print("%.1f" % (mib / (time.time() - start)))
 """
 
 PY_UDP_SERVER = r"""
@@ -282,7 +268,7 @@ def echo(impl, n):
 def unix_bulk(impl, mib):
     if impl == "netlisp":
         return float(run_out([NETLISP, os.path.join(HERE, "net-bulk.lisp"), str(mib), "unix"]))
-    return float(run_out([PYTHON, "-c", PY_UNIX_BULK, str(mib)]))
+    return float(run_out([PYTHON, "-c", PY_BULK, str(mib), "unix"]))
 
 
 def udp(impl, n):

@@ -1410,7 +1410,7 @@ crate::defbuiltins! {
         let opts = udp::OpenOptions {
             bind: bind || host.is_some(),
             reuse: false,
-            v6only: match ipv6 { Ipv6Choice::Both => Some(false), Ipv6Choice::Yes => Some(true), _ => None },
+            v6only: ipv6.v6only(),
         };
         match udp::open(&local, opts) {
             Ok(core) => Ok(new_udp_state(ctx, &c, core, args)),
@@ -1457,7 +1457,7 @@ crate::defbuiltins! {
         let opts = tcp::ListenOptions {
             backlog,
             reuseport: flag(a, 10),
-            v6only: match ipv6 { Ipv6Choice::Both => Some(false), Ipv6Choice::Yes => Some(true), _ => None },
+            v6only: ipv6.v6only(),
         };
         let core = match tcp::listen(&addr, &opts) {
             Ok(core) => registry::watch(core),

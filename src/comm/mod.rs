@@ -229,6 +229,16 @@ pub enum Ipv6Choice {
 }
 
 impl Ipv6Choice {
+    /// IPV6_V6ONLY for an IPv6 socket: off for :BOTH, on for T, the
+    /// system default otherwise.
+    pub fn v6only(self) -> Option<bool> {
+        match self {
+            Ipv6Choice::Both => Some(false),
+            Ipv6Choice::Yes => Some(true),
+            _ => None,
+        }
+    }
+
     /// The families a lookup should return.
     pub fn family(self) -> Family {
         match self {

@@ -469,11 +469,7 @@ fn start_up_server(ctx: &mut Ctx, a: &[Value]) -> R {
     let opts = ListenOptions {
         backlog,
         reuseport: flag(a, 14),
-        v6only: match ipv6 {
-            Ipv6Choice::Both => Some(false),
-            Ipv6Choice::Yes => Some(true),
-            _ => None,
-        },
+        v6only: ipv6.v6only(),
     };
     let core = match tcp::listen(&addr, &opts) {
         Ok(c) => registry::adopt(c),

@@ -604,11 +604,7 @@ crate::defbuiltins! {
         let opts = OpenOptions {
             bind: bind || bind_any,
             reuse: flag(a, 6),
-            v6only: match ipv6 {
-                Ipv6Choice::Both => Some(false),
-                Ipv6Choice::Yes => Some(true),
-                _ => None,
-            },
+            v6only: ipv6.v6only(),
         };
         let core = match udp::open(&local, opts) {
             Ok(c) => c,
@@ -876,11 +872,7 @@ fn start_udp_server(ctx: &mut Ctx, a: &[Value]) -> R {
     let opts = OpenOptions {
         bind: true,
         reuse: true,
-        v6only: match ipv6 {
-            Ipv6Choice::Both => Some(false),
-            Ipv6Choice::Yes => Some(true),
-            _ => None,
-        },
+        v6only: ipv6.v6only(),
     };
     let core = match udp::open(&local, opts) {
         Ok(c) => c,
