@@ -626,7 +626,9 @@ crate::defbuiltins! {
         }
         Ok(Value::Nil)
     }
-    /// PPRINT-POP inside a logical block: the next element, or NIL after printing ". tail" or "...".
+    /// PPRINT-POP inside a logical block: the next element (and NIL), NIL
+    /// NIL when the list is exhausted, or NIL T after printing ". tail" or
+    /// "..." (then the block ends, as CLHS PPRINT-POP says).
     fn PPRINT_POP_FN "NETLISP-SYSTEM:%PPRINT-POP" "(state)" [mv] (ctx, a) {
         let Some(bl) = crate::foreign::get::<BlockList>(&a[0]) else { return Ok(Value::Nil) };
         let rest = bl.rest.borrow().clone();
@@ -646,7 +648,7 @@ crate::defbuiltins! {
                 *bl.rest.borrow_mut() = c.cdr();
                 Ok(ctx.values2(c.car(), Value::Nil))
             }
-            Value::Nil => Ok(ctx.values2(Value::Nil, Value::t())),
+            Value::Nil => Ok(ctx.values2(Value::Nil, Value::Nil)),
             other => {
                 out(ctx, ". ")?;
                 if let Value::Stream(s) = &stream { print_obj(ctx, &other, s, Opts::prin1())?; }
@@ -682,8 +684,14 @@ crate::defbuiltins! {
         let state = gensym("STATE");
         let blk = gensym("BLOCK");
         let body = rest.rest();
+        // (pprint-pop) => (multiple-value-bind (x done) (%pprint-pop state)
+        //                   (if done (return-from block nil) x))
+        let (x, done) = (gensym("X"), gensym("DONE"));
+        let pop = l(vec![cl("LIST"), quote(cl("MULTIPLE-VALUE-BIND")), quote(l(vec![x.clone(), done.clone()])),
+            l(vec![cl("LIST"), quote(sys("%PPRINT-POP")), quote(state.clone())]),
+            l(vec![cl("LIST"), quote(cl("IF")), quote(done), quote(l(vec![cl("RETURN-FROM"), blk.clone(), Value::Nil])), quote(x)])]);
         let macros = l(vec![
-            l(vec![cl("PPRINT-POP"), Value::Nil, l(vec![cl("LIST"), quote(sys("%PPRINT-POP")), quote(state.clone())])]),
+            l(vec![cl("PPRINT-POP"), Value::Nil, pop]),
             l(vec![cl("PPRINT-EXIT-IF-LIST-EXHAUSTED"), Value::Nil,
                 l(vec![cl("LIST"), quote(cl("WHEN")), l(vec![cl("LIST"), quote(sys("%PPRINT-EXHAUSTED-P")), quote(state.clone())]),
                     l(vec![cl("LIST"), quote(cl("RETURN-FROM")), quote(blk.clone()), Value::Nil])])]),

@@ -32,3 +32,8 @@
 (section "circular lists and non-generic functions")
 (is (let ((x (list 1 2))) (eq (nconc x x) (cddr x))))
 (is (find-method #'print-object '() (list (find-class 'fixnum) (find-class 't)) nil))
+
+(section "pprint-pop ends the block after a dotted tail or *print-length*")
+(is (with-output-to-string (s) (pprint-logical-block (s '(1 2 . 3)) (loop repeat 5 do (write (pprint-pop) :stream s)))))
+(is (let ((*print-length* 2)) (with-output-to-string (s) (pprint-logical-block (s '(1 2 3 4)) (loop (pprint-exit-if-list-exhausted) (write (pprint-pop) :stream s))))))
+(is (with-output-to-string (s) (pprint-logical-block (s '(a b)) (write (list (pprint-pop) (pprint-pop) (pprint-pop)) :stream s))))
