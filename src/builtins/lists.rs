@@ -263,7 +263,7 @@ fn mapper(ctx: &mut Ctx, a: &[Value], on_cells: bool, collect: u8) -> R {
 
 /// The last cons of a list; None for a circular one (found by Brent's
 /// cycle check, so a circular argument is an error, not a hang).
-fn last_cons(v: &Value) -> Option<crate::gc::Gc<crate::value::Cons>> {
+pub fn last_cons(v: &Value) -> Option<crate::gc::Gc<crate::value::Cons>> {
     let mut cur = v.clone();
     let mut last = None;
     let (mut mark, mut power, mut steps) = (v.clone(), 1usize, 0usize);

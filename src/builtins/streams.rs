@@ -796,7 +796,11 @@ fn pprint_list(ctx: &mut Ctx, a: &[Value], kind: NewlineKind, tabsize: usize) ->
     let s = st::output_designator(ctx, &a[0])?;
     let colon = opt(a, 2).is_none_or(|v| v.truthy());
     let list = a[1].clone();
-    if !list.is_list() {
+    // A circular or dotted list goes to the printer itself, which knows
+    // *PRINT-CIRCLE* labels and the dotted tail (the element loop below
+    // would never end on a circular one).
+    let proper = list.is_nil() || super::lists::last_cons(&list).is_some_and(|c| c.cdr().is_nil());
+    if !list.is_list() || !proper {
         print_obj(ctx, &list, &s, Opts::prin1())?;
         return Ok(Value::Nil);
     }

@@ -37,3 +37,5 @@
 (is (with-output-to-string (s) (pprint-logical-block (s '(1 2 . 3)) (loop repeat 5 do (write (pprint-pop) :stream s)))))
 (is (let ((*print-length* 2)) (with-output-to-string (s) (pprint-logical-block (s '(1 2 3 4)) (loop (pprint-exit-if-list-exhausted) (write (pprint-pop) :stream s))))))
 (is (with-output-to-string (s) (pprint-logical-block (s '(a b)) (write (list (pprint-pop) (pprint-pop) (pprint-pop)) :stream s))))
+(is (let ((*print-circle* t) (x (list 1 2))) (setf (cddr x) x) (with-output-to-string (s) (pprint-fill s x))))
+(is (with-output-to-string (s) (pprint-fill s '(1 2 . 3))))
