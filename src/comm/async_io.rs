@@ -567,11 +567,7 @@ fn run_calls(ctx: &mut Ctx, c: &Collection, calls: Vec<Call>) -> R<()> {
 
 /// The condition for a failed operation (the status value).
 fn failure(e: &NetError, s: &State) -> Value {
-    let e = match (&e.host, s.core.peer_addr()) {
-        (None, Some(p)) => e.clone().at(p.ip().to_string(), Some(p.port())),
-        _ => e.clone(),
-    };
-    crate::net::conditions::condition(&e, Value::Nil)
+    crate::net::conditions::condition(&super::udp::at_peer(&s.core, e.clone()), Value::Nil)
 }
 
 fn os_failure(op: Op, err: &std::io::Error, s: &State) -> Value {
@@ -1449,11 +1445,7 @@ crate::defbuiltins! {
             Ok(l) => l,
             Err(e) => return Err(crate::net::conditions::signal(ctx, &e)),
         };
-        let backlog = match opt(a, 5) {
-            None | Some(Value::Nil) => 128,
-            Some(Value::Fixnum(n)) if *n > 0 => (*n).min(i32::MAX as i64) as i32,
-            Some(v) => return Err(cond::type_error(ctx, v.clone(), "(OR NULL (INTEGER 1))")),
-        };
+        let backlog = super::backlog(ctx, opt(a, 5))?;
         let opts = tcp::ListenOptions {
             backlog,
             reuseport: flag(a, 10),
@@ -1634,20 +1626,11 @@ crate::defbuiltins! {
             Ok(p) => p,
             Err(e) => return Err(crate::net::conditions::signal(ctx, &e)),
         };
-        let v6 = s.core.local_addr().is_some_and(|x| x.is_ipv6());
-        let family = if v6 { crate::net::resolve::Family::Any } else { crate::net::resolve::Family::V4 };
-        let addr = match resolve_spec(ctx, &host, family, None)? {
-            Ok(list) => match list.first() {
-                Some(x) => x.with_port(port),
-                None => return Err(crate::net::conditions::signal(ctx, &NetError::new(Fault::HostNotFound, Op::Write, "no address").at(host.text(), Some(port)))),
-            },
+        let addr = match super::udp::datagram_target(ctx, &s.core, &host, port)? {
+            Ok(a) => a,
             Err(e) => return Err(crate::net::conditions::signal(ctx, &e)),
         };
-        let addr = match (v6, addr) {
-            (true, std::net::SocketAddr::V4(v4)) => std::net::SocketAddr::new(v4.ip().to_ipv6_mapped().into(), port),
-            (_, x) => x,
-        };
-        start_write(ctx, &s, WriteOp::Send { bytes, to: Some(SockAddr::from(addr)), callback: a[4].clone(), error_callback: opt_nil(a, 8), deadline: deadline(t) })?;
+        start_write(ctx, &s, WriteOp::Send { bytes, to: Some(addr), callback: a[4].clone(), error_callback: opt_nil(a, 8), deadline: deadline(t) })?;
         Ok(Value::t())
     }
     /// Call CALLBACK with the state once input is available (or TIMEOUT

@@ -271,6 +271,16 @@ pub fn ipv6_choice(ctx: &mut Ctx, a: &[Value], i: usize, both_ok: bool) -> R<Ipv
     }
 }
 
+/// A :BACKLOG argument: a positive integer (capped at the OS's int), or
+/// NIL / absent for 128.
+pub fn backlog(ctx: &mut Ctx, v: Option<&Value>) -> R<i32> {
+    match v {
+        None | Some(Value::Nil) => Ok(128),
+        Some(Value::Fixnum(n)) if *n > 0 => Ok((*n).min(i32::MAX as i64) as i32),
+        Some(v) => Err(cond::type_error(ctx, v.clone(), "(OR NULL (INTEGER 1))")),
+    }
+}
+
 /// A timeout argument: a non-negative real number of seconds, or NIL.
 pub fn seconds(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Option<f64>> {
     seconds_of(ctx, opt(a, i))

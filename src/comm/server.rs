@@ -425,11 +425,7 @@ fn start_up_server(ctx: &mut Ctx, a: &[Value]) -> R {
         _ => opt_nil(a, 6),
     };
     let ipv6 = super::ipv6_choice(ctx, a, 12, true)?;
-    let backlog = match opt(a, 3) {
-        None | Some(Value::Nil) => 128,
-        Some(Value::Fixnum(n)) if *n > 0 => (*n).min(i32::MAX as i64) as i32,
-        Some(v) => return Err(cond::type_error(ctx, v.clone(), "(OR NULL (INTEGER 1))")),
-    };
+    let backlog = super::backlog(ctx, opt(a, 3))?;
     let function = match &function {
         Value::Nil => Value::Nil,
         f => crate::builtins::function(ctx, f)?,

@@ -366,34 +366,58 @@ fn destination(
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e.at(h.text(), None))),
             };
-            let v6 = core.local_addr().is_some_and(|a| a.is_ipv6());
-            let family = if v6 {
-                crate::net::resolve::Family::Any
-            } else {
-                crate::net::resolve::Family::V4
-            };
-            let addrs = match resolve_spec(ctx, &h, family, None)? {
-                Ok(a) => a,
-                Err(e) => return Ok(Err(e.at(h.text(), Some(port)))),
-            };
-            let Some(a) = addrs.first() else {
-                return Ok(Err(NetError::new(
-                    Fault::HostNotFound,
-                    Op::Write,
-                    "no address",
-                )
-                .at(h.text(), Some(port))));
-            };
-            let mut sa = a.with_port(port);
-            if let (true, SocketAddr::V4(v4)) = (v6, sa) {
-                sa = SocketAddr::new(v4.ip().to_ipv6_mapped().into(), port);
-            }
-            Ok(Ok(Some(SockAddr::from(sa))))
+            Ok(datagram_target(ctx, core, &h, port)?.map(Some))
         }
         _ => Err(cond::simple_error(
             ctx,
             "SEND-MESSAGE needs both :HOST and :SERVICE (or neither, on a connected socket)".into(),
         )),
+    }
+}
+
+/// Where a datagram from `core` to HOST PORT goes: the first address of
+/// the socket's family (an IPv4 address as IPv4-mapped on an IPv6
+/// socket).
+pub(super) fn datagram_target(
+    ctx: &mut Ctx,
+    core: &SocketCore,
+    host: &HostSpec,
+    port: u16,
+) -> R<NetResult<SockAddr>> {
+    let v6 = core.local_addr().is_some_and(|a| a.is_ipv6());
+    let family = if v6 {
+        crate::net::resolve::Family::Any
+    } else {
+        crate::net::resolve::Family::V4
+    };
+    let addrs = match resolve_spec(ctx, host, family, None)? {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(e.at(host.text(), Some(port)))),
+    };
+    let Some(a) = addrs.first() else {
+        return Ok(Err(NetError::new(
+            Fault::HostNotFound,
+            Op::Write,
+            "no address",
+        )
+        .at(host.text(), Some(port))));
+    };
+    let mut sa = a.with_port(port);
+    if let (true, SocketAddr::V4(v4)) = (v6, sa) {
+        sa = SocketAddr::new(v4.ip().to_ipv6_mapped().into(), port);
+    }
+    Ok(Ok(SockAddr::from(sa)))
+}
+
+/// An IPv4-mapped IPv6 address (a sender seen by a dual-stack socket)
+/// as the IPv4 address it is.
+fn unmapped(a: SocketAddr) -> SocketAddr {
+    match a.ip() {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), a.port()),
+            None => a,
+        },
+        IpAddr::V4(_) => a,
     }
 }
 
@@ -404,13 +428,10 @@ fn sender_values(from: &Option<SockAddr>) -> (Value, Value) {
     let s = crate::array::Array::string;
     match from {
         Some(sa) => match sa.as_socket() {
-            Some(a) => {
-                let ip = match a.ip() {
-                    IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-                    v4 => v4,
-                };
-                (s(&ip.to_string()), Value::Fixnum(a.port() as i64))
-            }
+            Some(a) => (
+                s(&unmapped(a).ip().to_string()),
+                Value::Fixnum(a.port() as i64),
+            ),
             None => (
                 crate::net::unix::name_of(sa).map_or(Value::Nil, |n| s(&n)),
                 Value::Nil,
@@ -424,17 +445,10 @@ fn sender_values(from: &Option<SockAddr>) -> (Value, Value) {
 /// IPv4, an IPV6-ADDRESS for IPv6).
 pub(super) fn sender_address(from: &Option<SockAddr>) -> (Value, Value) {
     match from.as_ref().and_then(|sa| sa.as_socket()) {
-        Some(a) => {
-            let ip = match a.ip() {
-                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-                v4 => v4,
-            };
-            let sa = SocketAddr::new(ip, a.port());
-            (
-                super::ip_value(&IpAddress::of_socket_addr(&sa)),
-                Value::Fixnum(a.port() as i64),
-            )
-        }
+        Some(a) => (
+            super::ip_value(&IpAddress::of_socket_addr(&unmapped(a))),
+            Value::Fixnum(a.port() as i64),
+        ),
         None => sender_values(from),
     }
 }
@@ -493,12 +507,16 @@ fn receive(
 /// Signal `e`, naming the connected peer when the error names no
 /// address (a refused or reset datagram socket).
 fn signal_at_peer(ctx: &mut Ctx, core: &SocketCore, e: NetError) -> Exit {
-    let e = match (&e.host, core.peer_addr(), core.peer_text()) {
+    crate::net::conditions::signal(ctx, &at_peer(core, e))
+}
+
+/// `e`, naming the connected peer when it names no address.
+pub(super) fn at_peer(core: &SocketCore, e: NetError) -> NetError {
+    match (&e.host, core.peer_addr(), core.peer_text()) {
         (None, Some(p), _) => e.at(p.ip().to_string(), Some(p.port())),
         (None, None, Some(name)) => e.at(name, None),
         _ => e,
-    };
-    crate::net::conditions::signal(ctx, &e)
+    }
 }
 
 /// Split a RECEIVE-MESSAGE / SEND-MESSAGE call written in the older

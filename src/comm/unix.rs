@@ -131,11 +131,7 @@ crate::defbuiltins! {
         };
         let timeout = super::seconds(ctx, a, 3)?;
         let opts = bind_options(ctx, opt(a, 5), opt(a, 6))?;
-        let backlog = match opt(a, 7) {
-            None | Some(Value::Nil) => 128,
-            Some(Value::Fixnum(n)) if *n > 0 => (*n).min(i32::MAX as i64) as i32,
-            Some(v) => return Err(cond::type_error(ctx, v.clone(), "(OR NULL (INTEGER 1))")),
-        };
+        let backlog = super::backlog(ctx, opt(a, 7))?;
         let r: NetResult<Value> = match (ty == Type::DGRAM, path) {
             (true, p) => unix::datagram(p.as_deref(), &opts).map(|c| {
                 c.recv_timeout.set(timeout);
