@@ -70,6 +70,8 @@ pub fn tables() -> Vec<&'static [&'static Builtin]> {
         crate::comm::udp::BUILTINS,
         crate::comm::async_io::BUILTINS,
         crate::comm::unix::BUILTINS,
+        crate::comm::tls::BUILTINS,
+        crate::comm::tls::refusals::BUILTINS,
     ]
 }
 

@@ -85,19 +85,6 @@ pub fn connect_client(ctx: &mut Ctx, c: &ClientArgs) -> R<NetResult<SocketCore>>
     }))
 }
 
-/// TLS keywords are accepted now and get their meaning from the TLS
-/// layer; until it exists a non-NIL :SSL-CTX is an error that says so.
-fn refuse_ssl(ctx: &mut Ctx, v: Option<&Value>) -> R<()> {
-    match v {
-        None | Some(Value::Nil) => Ok(()),
-        Some(_) => Err(crate::conditions::simple_error(
-            ctx,
-            "TLS (:SSL-CTX) is not available in this netlisp build yet; connect without :SSL-CTX"
-                .into(),
-        )),
-    }
-}
-
 fn generalized_bool(a: &[Value], i: usize, default: bool) -> bool {
     match opt(a, i) {
         None => default,
@@ -114,11 +101,15 @@ crate::defbuiltins! {
     /// with ERRORP true a COMM:SOCKET-ERROR subclass is signalled, else
     /// NIL and the condition are returned. NODELAY defaults to T.
     /// EXTERNAL-FORMAT :UTF-8 decodes characters as UTF-8 (default:
-    /// Latin-1, as LispWorks' BASE-CHAR sockets).
+    /// Latin-1, as LispWorks' BASE-CHAR sockets). With SSL-CTX (T, a
+    /// protocol keyword or a context) the stream speaks TLS: the server's
+    /// certificate is verified against the system's roots and the host
+    /// name (or TLSEXT-HOST-NAME) before the call returns, within
+    /// HANDSHAKE-TIMEOUT seconds; a failure is an SSL-CONDITION.
     fn OPEN_TCP_STREAM "COMM:OPEN-TCP-STREAM" "(hostspec service &key direction element-type errorp read-timeout write-timeout timeout ssl-ctx ctx-configure-callback ssl-configure-callback local-address ipv6 local-port nodelay keepalive handshake-timeout tlsext-host-name external-format)" [mv] (ctx, a) {
         let host = hostspec(ctx, &a[0])?;
         let opts = super::streams::stream_options(ctx, opt(a, 2), opt(a, 3), opt(a, 5), opt(a, 6), opt(a, 18))?;
-        refuse_ssl(ctx, opt(a, 8))?;
+        let ssl = super::tls::Attach::from_args(ctx, a, [8, 9, 10, 16, 17], super::tls::Side::Client)?;
         let args = ClientArgs {
             host,
             service: a[1].clone(),
@@ -129,9 +120,13 @@ crate::defbuiltins! {
             nodelay: generalized_bool(a, 14, true),
             keepalive: flag(a, 15),
         };
-        match connect_client(ctx, &args)? {
-            Ok(core) => Ok(super::streams::stream_of_core(core, &opts, false)),
-            Err(e) => fail(ctx, flag(a, 4), &e),
+        let stream = match connect_client(ctx, &args)? {
+            Ok(core) => super::streams::stream_of_core(core, &opts, false),
+            Err(e) => return fail(ctx, flag(a, 4), &e),
+        };
+        match ssl {
+            Some(how) => super::tls::connect_with_ssl(ctx, stream, &how, &args.host.text(), flag(a, 4)),
+            None => Ok(stream),
         }
     }
 

@@ -11,7 +11,8 @@
 //! * [`address`]: GET-HOST-ENTRY, services, IP address text and objects;
 //! * [`inspect`]: DESCRIBE of sockets and NETLISP:LIST-SOCKETS;
 //! * [`udp`]: the LispWorks-UDP names (COMM+), SOCKET-DATAGRAM;
-//! * [`unix`]: the Unix-domain names (COMM+).
+//! * [`unix`]: the Unix-domain names (COMM+);
+//! * [`tls`]: the SSL interface on rustls (contexts, ATTACH-SSL, ...).
 
 pub mod address;
 pub mod async_io;
@@ -19,6 +20,7 @@ pub mod connect;
 pub mod inspect;
 pub mod server;
 pub mod streams;
+pub mod tls;
 pub mod udp;
 pub mod unix;
 

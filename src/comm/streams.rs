@@ -80,7 +80,9 @@ pub fn stream_of_core(core: SocketCore, opts: &StreamOptions, _handle: bool) -> 
 
 /// MAKE-INSTANCE 'COMM:SOCKET-STREAM: takes ownership of the :SOCKET
 /// handle. Initargs: :SOCKET :DIRECTION :ELEMENT-TYPE :READ-TIMEOUT
-/// :WRITE-TIMEOUT :EXTERNAL-FORMAT, and the SSL ones.
+/// :WRITE-TIMEOUT :EXTERNAL-FORMAT, and the SSL ones (:SSL-CTX,
+/// :SSL-SIDE defaulting to :SERVER, the two callbacks,
+/// :HANDSHAKE-TIMEOUT, :TLSEXT-HOST-NAME), which attach SSL.
 pub fn make_instance_hook(
     ctx: &mut Ctx,
     _class: &Gc<crate::clos::Class>,
@@ -92,12 +94,6 @@ pub fn make_instance_hook(
             .find(|p| matches!(&p[0], Value::Symbol(s) if s.name() == name))
             .map(|p| p.get(1).cloned().unwrap_or(Value::Nil))
     };
-    if get("SSL-CTX").is_some_and(|v| v.truthy()) {
-        return Err(cond::simple_error(
-            ctx,
-            "TLS (:SSL-CTX) is not available in this netlisp build yet".into(),
-        ));
-    }
     let (d, e, rt, wt, ef) = (
         get("DIRECTION"),
         get("ELEMENT-TYPE"),
@@ -118,6 +114,29 @@ pub fn make_instance_hook(
         Some(h) => Some(take_handle(ctx, &h)?),
     };
     let v = make_stream_maybe(core, &opts);
+    if let (Some(ssl_ctx), Value::Stream(s)) = (get("SSL-CTX").filter(|v| v.truthy()), &v) {
+        // SSL as ATTACH-SSL would: the handshake runs on first use.
+        let side = match get("SSL-SIDE") {
+            Some(Value::Symbol(k)) if k.name() == "CLIENT" => super::tls::Side::Client,
+            _ => super::tls::Side::Server,
+        };
+        let host_name = match get("TLSEXT-HOST-NAME").filter(|v| v.truthy()) {
+            Some(h) => Some(crate::builtins::string_designator(ctx, &h)?),
+            None => None,
+        };
+        let how = super::tls::Attach {
+            ssl_ctx,
+            side,
+            ctx_configure: get("CTX-CONFIGURE-CALLBACK").unwrap_or(Value::Nil),
+            ssl_configure: get("SSL-CONFIGURE-CALLBACK").unwrap_or(Value::Nil),
+            handshake_timeout: seconds_of(ctx, get("HANDSHAKE-TIMEOUT").as_ref())?,
+            host_name,
+        };
+        if let Err(e) = super::tls::attach(ctx, s, &how, None) {
+            crate::stream::close(ctx, s, true)?;
+            return Err(e);
+        }
+    }
     Ok(Some(v))
 }
 

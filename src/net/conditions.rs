@@ -39,6 +39,13 @@ const CLASSES: &[(&str, &[&str])] = &[
     ("BROKEN-PIPE-ERROR", &["SOCKET-IO-ERROR"]),
     ("IO-TIMEOUT-ERROR", &["SOCKET-IO-ERROR", "TIMEOUT-ERROR"]),
     ("MESSAGE-TRUNCATED-ERROR", &["SOCKET-IO-ERROR"]),
+    ("SSL-CONDITION", &["SOCKET-ERROR"]),
+    ("SSL-CLOSED", &["SSL-CONDITION"]),
+    ("SSL-ERROR", &["SSL-CONDITION"]),
+    ("SSL-FAILURE", &["SSL-CONDITION"]),
+    ("SSL-HANDSHAKE-TIMEOUT", &["SSL-CONDITION", "TIMEOUT-ERROR"]),
+    ("SSL-VERIFICATION-FAILURE", &["SSL-FAILURE"]),
+    ("SSL-X509-LOOKUP", &["SSL-CONDITION"]),
 ];
 
 /// The slots of SOCKET-ERROR: (slot, initarg).
@@ -62,13 +69,14 @@ pub fn install() {
                 other => class(other),
             })
             .collect();
-        let slots: Vec<(Value, Value)> = if *name == "SOCKET-ERROR" {
-            SLOTS
+        let slots: Vec<(Value, Value)> = match *name {
+            "SOCKET-ERROR" => SLOTS
                 .iter()
                 .map(|(s, ia)| (slot_name(s), keyword(ia)))
-                .collect()
-        } else {
-            Vec::new()
+                .collect(),
+            // Why a certificate was rejected (a keyword), or NIL.
+            "SSL-CONDITION" => vec![(slot_name("REASON"), keyword("REASON"))],
+            _ => Vec::new(),
         };
         crate::conditions::define_class(&sym, supers, &slots);
     }
@@ -101,6 +109,10 @@ pub fn class_name(e: &NetError) -> &'static str {
         (Fault::Reset, _) => "CONNECTION-RESET-ERROR",
         (Fault::BrokenPipe, _) => "BROKEN-PIPE-ERROR",
         (Fault::Truncated, _) => "MESSAGE-TRUNCATED-ERROR",
+        (Fault::TlsVerification(_), _) => "SSL-VERIFICATION-FAILURE",
+        (Fault::TlsClosed, _) => "SSL-CLOSED",
+        (Fault::TlsHandshakeTimeout, _) => "SSL-HANDSHAKE-TIMEOUT",
+        (Fault::TlsFailure, _) => "SSL-FAILURE",
         (_, Phase::Create) => "SOCKET-CREATE-ERROR",
         (_, Phase::Connect) => "SOCKET-CONNECT-ERROR",
         (_, Phase::Io) => "SOCKET-IO-ERROR",
@@ -120,6 +132,7 @@ pub fn op_keyword(op: Op) -> Value {
         Op::Write => "WRITE",
         Op::Option => "OPTION",
         Op::Close => "CLOSE",
+        Op::Handshake => "HANDSHAKE",
     })
 }
 
@@ -131,7 +144,7 @@ pub fn condition(e: &NetError, connection: Value) -> Value {
         Some(s) => crate::array::Array::string(s),
         None => Value::Nil,
     };
-    let initargs = [
+    let mut initargs = vec![
         (
             keyword("FORMAT-CONTROL"),
             crate::array::Array::string(&crate::conditions::escape_tildes(&e.to_string())),
@@ -149,6 +162,9 @@ pub fn condition(e: &NetError, connection: Value) -> Value {
             e.port.map_or(Value::Nil, |p| Value::Fixnum(p as i64)),
         ),
     ];
+    if let Fault::TlsVerification(reason) = e.fault {
+        initargs.push((keyword("REASON"), keyword(reason)));
+    }
     crate::conditions::make_condition(&c, &initargs)
 }
 

@@ -39,6 +39,16 @@ pub enum Fault {
     Shutdown,
     /// A datagram did not fit the buffer it was received into.
     Truncated,
+    /// TLS: the peer's certificate was rejected; the reason keyword
+    /// (EXPIRED, UNKNOWN-ISSUER, WRONG-HOST-NAME, SELF-SIGNED, ...).
+    TlsVerification(&'static str),
+    /// TLS: the peer closed the connection during the handshake.
+    TlsClosed,
+    /// TLS: the handshake did not finish within its timeout.
+    TlsHandshakeTimeout,
+    /// TLS: any other protocol failure (an alert, a bad record, no
+    /// common protocol version or cipher suite).
+    TlsFailure,
     /// Any other errno.
     Other,
 }
@@ -87,6 +97,8 @@ pub enum Op {
     Option,
     /// shutdown(2) or close(2).
     Close,
+    /// The TLS handshake.
+    Handshake,
 }
 
 impl Op {
@@ -103,6 +115,7 @@ impl Op {
             Op::Write => "write to",
             Op::Option => "set an option on",
             Op::Close => "close",
+            Op::Handshake => "complete the TLS handshake with",
         }
     }
 
@@ -113,7 +126,7 @@ impl Op {
         match self {
             Op::Create | Op::Bind | Op::Listen | Op::Option => Phase::Create,
             Op::Resolve | Op::Connect => Phase::Connect,
-            Op::Accept | Op::Read | Op::Write | Op::Close => Phase::Io,
+            Op::Accept | Op::Read | Op::Write | Op::Close | Op::Handshake => Phase::Io,
         }
     }
 }

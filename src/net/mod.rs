@@ -6,6 +6,7 @@
 //! * [`resolve`]: getaddrinfo on a helper thread, reverse lookups, services;
 //! * [`socket`]: the shared socket object (counters, shutdown, close);
 //! * [`tcp`]: connect within a deadline, listen, accept;
+//! * [`tls`]: TLS on rustls: configurations, verification, the record layer;
 //! * [`udp`]: datagram sockets and their I/O (UDP and Unix datagrams);
 //! * [`unix`]: Unix-domain names, binding, listening, connecting;
 //! * [`stream`]: the socket as a source and sink of the one stream model;
@@ -23,6 +24,7 @@ pub mod resolve;
 pub mod socket;
 pub mod stream;
 pub mod tcp;
+pub mod tls;
 pub mod udp;
 pub mod unix;
 

@@ -7,6 +7,7 @@
 use super::conditions;
 use super::error::{Fault, NetError, Op};
 use super::socket::{Role, SocketCore};
+use super::tls::{TlsFault, TlsLayer};
 use crate::clos::Class;
 use crate::gc::Gc;
 use crate::stream::io::IoCause;
@@ -28,6 +29,8 @@ pub struct SocketIo {
     pub class: Option<Gc<Class>>,
     /// The rest of a datagram that did not fit the stream's buffer.
     pending: Vec<u8>,
+    /// The TLS layer, when SSL is attached (ATTACH-SSL, :SSL-CTX).
+    pub tls: RefCell<Option<TlsLayer>>,
 }
 
 /// Seconds as a person wrote them: a value that came from a single float
@@ -47,10 +50,35 @@ impl SocketIo {
         self.core.borrow().clone()
     }
 
-    fn error(&self, write: bool, cause: IoCause<'_>) -> NetError {
-        let op = if write { Op::Write } else { Op::Read };
+    /// Whether a TLS handshake is in progress.
+    pub fn handshaking(&self) -> bool {
+        self.tls
+            .borrow()
+            .as_ref()
+            .is_some_and(|t| t.is_handshaking())
+    }
+
+    /// The network error for a failed read (`write` false) or write.
+    pub fn error(&self, write: bool, cause: IoCause<'_>) -> NetError {
+        let handshake = self.handshaking();
+        let op = match (handshake, write) {
+            (true, _) => Op::Handshake,
+            (false, true) => Op::Write,
+            (false, false) => Op::Read,
+        };
         let e = match cause {
-            IoCause::Os(e) => NetError::os(op, e),
+            IoCause::Os(e) => match TlsFault::of(e) {
+                Some(f) => f.net_error(op),
+                None => NetError::os(op, e),
+            },
+            IoCause::Timeout(secs) if handshake => NetError::new(
+                Fault::TlsHandshakeTimeout,
+                op,
+                format!(
+                    "the TLS handshake did not finish within {} seconds",
+                    seconds_text(secs)
+                ),
+            ),
             IoCause::Timeout(secs) => NetError::new(
                 Fault::TimedOut,
                 op,
@@ -65,6 +93,13 @@ impl SocketIo {
 }
 
 impl SocketIo {
+    /// The handshake's own timeout, while a handshake that has one runs.
+    fn handshake_timeout(&self) -> Option<Option<f64>> {
+        let t = self.tls.borrow();
+        let t = t.as_ref().filter(|t| t.is_handshaking())?;
+        t.handshake_timeout.map(Some)
+    }
+
     /// A stream over a datagram socket reads the datagrams' bytes in
     /// order: what does not fit `buf` waits for the next read, and empty
     /// datagrams are skipped (a zero-length read means end of file).
@@ -114,6 +149,9 @@ impl ByteIo for SocketIo {
         if core.role == Role::Datagram {
             return self.read_datagram(&core, buf);
         }
+        if let Some(t) = self.tls.get_mut() {
+            return t.try_read(&core, buf);
+        }
         core.try_recv(buf)
     }
     fn try_write(&mut self, buf: &[u8]) -> std::io::Result<Option<usize>> {
@@ -128,10 +166,16 @@ impl ByteIo for SocketIo {
             let n = buf.len().min(super::udp::MAX_UDP_PAYLOAD);
             return core.try_send(&buf[..n]);
         }
+        if let Some(t) = self.tls.get_mut() {
+            return t.try_write(&core, buf);
+        }
         core.try_send(buf)
     }
     fn close(&mut self) {
         if let Some(c) = self.core.borrow_mut().take() {
+            if let Some(t) = self.tls.get_mut() {
+                t.close_notify(&c);
+            }
             c.close(false);
         }
     }
@@ -144,15 +188,28 @@ impl ByteIo for SocketIo {
         self.core().map(|c| c.fd)
     }
     fn read_timeout(&self) -> Option<f64> {
-        self.read_timeout.get()
+        self.handshake_timeout()
+            .unwrap_or_else(|| self.read_timeout.get())
     }
     fn write_timeout(&self) -> Option<f64> {
-        self.write_timeout.get()
+        self.handshake_timeout()
+            .unwrap_or_else(|| self.write_timeout.get())
+    }
+    fn wait_readable(&self, reading: bool) -> bool {
+        match &*self.tls.borrow() {
+            Some(t) => t.waits_to_read(),
+            None => reading,
+        }
     }
     fn describe(&self) -> String {
-        match self.core() {
+        let what = match self.core() {
             Some(c) => describe_endpoints(&c),
             None => "socket (none)".into(),
+        };
+        match &*self.tls.borrow() {
+            Some(t) if t.is_handshaking() => format!("{} (TLS handshake)", what),
+            Some(t) => format!("{} ({})", what, t.protocol_version()),
+            None => what,
         }
     }
     fn as_any(&self) -> Option<&dyn std::any::Any> {
@@ -215,6 +272,7 @@ pub fn make_stream(
         write_timeout: Cell::new(opts.write_timeout),
         class,
         pending: Vec::new(),
+        tls: RefCell::new(None),
     };
     let bs = ByteStream::new(Box::new(io), opts.input, opts.output, opts.encoding, false);
     let mut st = Stream::new(StreamKind::Bytes(bs), "SOCKET-STREAM");

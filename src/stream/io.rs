@@ -46,6 +46,12 @@ pub trait ByteIo {
     fn write_timeout(&self) -> Option<f64> {
         None
     }
+    /// Whether a read (`reading`) or write that would block waits for the
+    /// descriptor to be readable; a TLS layer may need the other
+    /// direction first (a handshake message to send, or to receive).
+    fn wait_readable(&self, reading: bool) -> bool {
+        reading
+    }
     /// A description for error messages.
     fn describe(&self) -> String;
     /// Seek (files only): returns the new position.
@@ -261,12 +267,12 @@ pub fn read_some_with(
         match r {
             Ok(Some(n)) => return Ok(n),
             Ok(None) => {
-                let (fd, timeout) = {
+                let (fd, timeout, readable) = {
                     let b = io.borrow();
-                    (b.fd(), b.read_timeout())
+                    (b.fd(), b.read_timeout(), b.wait_readable(true))
                 };
                 let Some(fd) = fd else { continue };
-                if !crate::mp::wait_fd(ctx, fd, true, timeout)? {
+                if !crate::mp::wait_fd(ctx, fd, readable, timeout)? {
                     let secs = timeout.unwrap_or(0.0);
                     return Err(failed(ctx, io, false, IoCause::Timeout(secs)));
                 }
@@ -288,12 +294,12 @@ pub fn write_all(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, mut data: &[u8]) 
             }
             Ok(Some(n)) => data = &data[n..],
             Ok(None) => {
-                let (fd, timeout) = {
+                let (fd, timeout, readable) = {
                     let b = io.borrow();
-                    (b.fd(), b.write_timeout())
+                    (b.fd(), b.write_timeout(), b.wait_readable(false))
                 };
                 let Some(fd) = fd else { continue };
-                if !crate::mp::wait_fd(ctx, fd, false, timeout)? {
+                if !crate::mp::wait_fd(ctx, fd, readable, timeout)? {
                     let secs = timeout.unwrap_or(0.0);
                     return Err(failed(ctx, io, true, IoCause::Timeout(secs)));
                 }
@@ -303,20 +309,4 @@ pub fn write_all(ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>, mut data: &[u8]) 
         }
     }
     Ok(())
-}
-
-/// Whether the source has input (or end of file) ready now.
-pub fn poll_readable(_ctx: &mut Ctx, io: &RefCell<Box<dyn ByteIo>>) -> R<bool> {
-    let fd = io.borrow().fd().unwrap_or(-1);
-    if fd < 0 {
-        // Blocking sources (files) are always "ready".
-        return Ok(true);
-    }
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let n = unsafe { libc::poll(&mut p, 1, 0) };
-    Ok(n > 0)
 }

@@ -320,34 +320,37 @@ impl ByteStream {
         }
         // Read straight into the buffer; the borrow is released before
         // the process parks, so others may use the stream meanwhile.
-        let n = io::read_some_with(ctx, &self.io, &mut |io| {
-            let mut r = self.read.borrow_mut();
-            if r.pos >= r.end {
-                r.pos = 0;
-                r.end = 0;
-            }
-            if r.buf.is_empty() {
-                r.buf.resize(READ_START, 0);
-            }
-            let end = r.end;
-            if end == r.buf.len() {
-                return Ok(Some(1));
-            }
-            let got = io.try_read(&mut r.buf[end..])?;
-            if let Some(k) = got {
-                r.end += k;
-                if r.end == r.buf.len() && r.buf.len() < READ_CHUNK {
-                    let grown = r.buf.len() * 2;
-                    r.buf.resize(grown, 0);
-                }
-            }
-            Ok(got)
-        })?;
+        let n = io::read_some_with(ctx, &self.io, &mut |io| self.read_into_buffer(io))?;
         if n == 0 {
             self.read.borrow_mut().eof = true;
             return Ok(false);
         }
         Ok(true)
+    }
+
+    /// One read from the source into the free end of the read buffer.
+    fn read_into_buffer(&self, io: &mut dyn ByteIo) -> std::io::Result<Option<usize>> {
+        let mut r = self.read.borrow_mut();
+        if r.pos >= r.end {
+            r.pos = 0;
+            r.end = 0;
+        }
+        if r.buf.is_empty() {
+            r.buf.resize(READ_START, 0);
+        }
+        let end = r.end;
+        if end == r.buf.len() {
+            return Ok(Some(1));
+        }
+        let got = io.try_read(&mut r.buf[end..])?;
+        if let Some(k) = got {
+            r.end += k;
+            if r.end == r.buf.len() && r.buf.len() < READ_CHUNK {
+                let grown = r.buf.len() * 2;
+                r.buf.resize(grown, 0);
+            }
+        }
+        Ok(got)
     }
 
     /// Take the bytes read ahead and not yet consumed (another reader,
@@ -520,12 +523,20 @@ impl ByteStream {
         if self.read.borrow().eof {
             return Ok(false);
         }
-        let ready = io::poll_readable(ctx, &self.io)?;
-        if ready {
-            // Data or end of file: find out which.
-            Ok(self.fill(ctx)?)
-        } else {
-            Ok(false)
+        // One read that does not wait: it finds data or the end of file,
+        // and sees through layers (TLS) whose records carry no data.
+        loop {
+            let got = self.read_into_buffer(&mut **self.io.borrow_mut());
+            return match got {
+                Ok(Some(0)) => {
+                    self.read.borrow_mut().eof = true;
+                    Ok(false)
+                }
+                Ok(Some(_)) => Ok(true),
+                Ok(None) => Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(self.os_failed(ctx, false, &e)),
+            };
         }
     }
 
