@@ -77,6 +77,7 @@ pub fn install() {
     reuse.set_value(Value::t());
     udp::install();
     async_io::install();
+    tls::install();
     install_comm_plus(&comm);
     crate::modules::provide("COMM");
 }

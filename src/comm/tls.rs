@@ -94,6 +94,23 @@ impl crate::foreign::ForeignObj for SslContext {
     fn holds_values(&self) -> bool {
         false
     }
+    fn class(&self) -> Option<Gc<crate::clos::Class>> {
+        CONTEXT_CLASS.with(|c| c.borrow().clone())
+    }
+}
+
+thread_local! {
+    static CONTEXT_CLASS: RefCell<Option<Gc<crate::clos::Class>>> = const { RefCell::new(None) };
+}
+
+/// Define the SSL-ABSTRACT-CONTEXT class.
+pub fn install() {
+    let class = crate::clos::define_builtin_class(
+        crate::world::intern_exported("SSL-ABSTRACT-CONTEXT", &super::package()),
+        &["T"],
+        crate::clos::ClassKind::BuiltIn,
+    );
+    CONTEXT_CLASS.with(|c| *c.borrow_mut() = Some(class));
 }
 
 impl SslContext {
@@ -342,6 +359,17 @@ pub fn attach(ctx: &mut Ctx, s: &Gc<Stream>, how: &Attach, host: Option<&str>) -
         crate::eval::apply(ctx, &how.ctx_configure, std::slice::from_ref(&context))?;
     }
     let c = context_obj(&context).expect("made above");
+    let usable = with_socket_io(s, |io| match io.core() {
+        None => Err("the stream has no open socket"),
+        Some(core) if core.role != crate::net::socket::Role::Connection => {
+            Err("SSL needs a connected stream socket (TCP or Unix stream)")
+        }
+        Some(_) if io.tls.borrow().is_some() => Err("SSL is already attached to this stream"),
+        Some(_) => Ok(()),
+    });
+    if let Some(Err(m)) = usable {
+        return Err(setting_error(ctx, m.into()));
+    }
     let side = match (how.side, c.side) {
         (Side::Both, Side::Both) => Side::Server,
         (Side::Both, s) => s,
@@ -440,7 +468,7 @@ pub fn handshake(ctx: &mut Ctx, s: &Gc<Stream>, timeout: Option<f64>) -> R<NetRe
 
 /// Signal or return a failed handshake: the stream is closed first.
 fn handshake_failed(ctx: &mut Ctx, s: &Gc<Stream>, errorp: bool, e: &NetError) -> R {
-    crate::stream::close(ctx, s, true)?;
+    crate::stream::close(ctx, s, false)?;
     let c = crate::net::conditions::condition(e, Value::Stream(s.clone()));
     if errorp {
         return Err(cond::error(ctx, c));
@@ -470,6 +498,44 @@ pub fn connect_with_ssl(ctx: &mut Ctx, stream: Value, how: &Attach, host: &str, 
             handshake_failed(ctx, s, errorp, &e)
         }
     }
+}
+
+/// DETACH-SSL's two-way shutdown: up to `tries` waits of `pause` seconds
+/// for the socket; what the peer sent before its close_notify goes back
+/// into the stream.
+fn shutdown(ctx: &mut Ctx, s: &Gc<Stream>, tries: usize, pause: f64) -> R<()> {
+    for _ in 0..tries {
+        let step = with_socket_io(s, |io| {
+            let core = io.core()?;
+            let mut t = io.tls.borrow_mut();
+            let t = t.as_mut()?;
+            Some((t.try_shutdown(&core), t.waits_to_read(), core.fd))
+        })
+        .flatten();
+        match step {
+            None => return Ok(()),
+            Some((Ok(tls::Shutdown::Done(rest)), _, _)) => {
+                if let Some(b) = s.bytes() {
+                    b.push_front(&rest);
+                }
+                return Ok(());
+            }
+            Some((Ok(tls::Shutdown::Wait), readable, fd)) => {
+                crate::mp::wait_fd(ctx, fd, readable, Some(pause))?;
+            }
+            Some((Ok(tls::Shutdown::Partial), _, _)) => crate::mp::scheduler::sleep(ctx, pause)?,
+            Some((Err(e), _, _)) => {
+                let err = with_socket_io(s, |io| io.error(false, IoCause::Os(&e)))
+                    .expect("a socket stream");
+                let c = crate::net::conditions::condition(&err, Value::Stream(s.clone()));
+                return Err(cond::error(ctx, c));
+            }
+        }
+    }
+    Err(setting_error(
+        ctx,
+        "DETACH-SSL: the peer did not answer the TLS close_notify in time".into(),
+    ))
 }
 
 /// The socket stream with SSL attached, or a type error.
@@ -925,22 +991,10 @@ crate::defbuiltins! {
             Some(v) => Some(crate::builtins::int(ctx, v)?.max(0)),
         };
         let pause = super::seconds_of(ctx, opt(a, 2))?.unwrap_or(0.1);
-        let mut layer = with_socket_io(&s, |io| io.tls.borrow_mut().take()).flatten().expect("checked above");
-        if let Some(n) = retries {
-            let core = with_socket_io(&s, |io| io.core()).flatten();
-            if let Some(core) = core {
-                layer.close_notify(&core);
-                let mut left = n;
-                while layer.has_output() && left > 0 {
-                    crate::mp::wait_fd(ctx, core.fd, false, Some(pause))?;
-                    layer.flush_output(&core);
-                    left -= 1;
-                }
-                if layer.has_output() {
-                    return Err(setting_error(ctx, "the TLS close_notify could not be sent (the peer does not read)".into()));
-                }
-            }
+        if let Some(tries) = retries {
+            shutdown(ctx, &s, tries as usize + 1, pause)?;
         }
+        with_socket_io(&s, |io| io.tls.borrow_mut().take());
         *s.extra.borrow_mut() = Value::Nil;
         Ok(Value::t())
     }

@@ -150,6 +150,25 @@ impl SocketCore {
         Ok(r)
     }
 
+    /// Look at the next bytes without taking them: Some(n) (0 at end
+    /// of file), None if nothing is there yet.
+    pub fn try_peek(&self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        let b = self.sock.borrow();
+        let Some(s) = &*b else {
+            return Ok(Some(0));
+        };
+        // SAFETY: recv writes at most buf.len() initialised bytes.
+        let n = unsafe {
+            libc::recv(
+                s.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_PEEK,
+            )
+        };
+        would_block(n)
+    }
+
     /// Send from `buf`: Some(n), None if it would block. Never raises
     /// SIGPIPE: a closed peer is an EPIPE error.
     pub fn try_send(&self, buf: &[u8]) -> std::io::Result<Option<usize>> {

@@ -475,7 +475,7 @@ pub fn fault_of(e: &rustls::Error) -> TlsFault {
         },
         rustls::Error::AlertReceived(a) => TlsFault {
             fault: Fault::TlsFailure,
-            message: format!("the peer sent the TLS alert {:?}", a),
+            message: alert_text(a),
         },
         e => TlsFault {
             fault: Fault::TlsFailure,
@@ -507,6 +507,45 @@ fn utc_text(t: &UnixTime) -> String {
         rest / 60 % 60,
         rest % 60
     )
+}
+
+/// "the peer sent the TLS alert "unknown CA" (...)" for an alert.
+fn alert_text(a: &rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let debug = format!("{:?}", a);
+    // CamelCase to words, keeping acronyms (UnknownCA -> unknown CA).
+    let mut words = String::new();
+    let chars: Vec<char> = debug.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let starts_word = c.is_uppercase()
+            && i > 0
+            && (chars[i - 1].is_lowercase() || chars.get(i + 1).is_some_and(|n| n.is_lowercase()));
+        if starts_word {
+            words.push(' ');
+        }
+        words.push(c);
+    }
+    let words: Vec<String> = words
+        .split(' ')
+        .map(|w| {
+            if w.len() > 1 && w.chars().all(|c| c.is_uppercase()) {
+                w.to_string()
+            } else {
+                w.to_lowercase()
+            }
+        })
+        .collect();
+    let why = match a {
+        A::BadCertificate | A::UnknownCA | A::CertificateUnknown | A::CertificateExpired => {
+            " (the peer does not accept our certificate)"
+        }
+        A::CertificateRequired => " (the peer wants a client certificate)",
+        A::ProtocolVersion => " (no TLS version both sides allow)",
+        A::HandshakeFailure => " (no cipher suite or parameters both sides allow)",
+        A::NoApplicationProtocol => " (no ALPN protocol both sides allow)",
+        _ => "",
+    };
+    format!("the peer sent the TLS alert \"{}\"{}", words.join(" "), why)
 }
 
 fn describe_cert_error(c: &CertificateError) -> String {
@@ -557,6 +596,37 @@ impl Write for SockWrite<'_> {
     }
 }
 
+/// Reads from the socket for rustls, never past the end of the current
+/// record (so nothing after a close_notify is taken).
+struct RecordRead<'a> {
+    core: &'a SocketCore,
+    left: &'a mut usize,
+}
+
+impl Read for RecordRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(*self.left);
+        match self.core.try_recv(&mut buf[..n])? {
+            Some(k) => {
+                *self.left -= k;
+                Ok(k)
+            }
+            None => Err(std::io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+/// Where a TLS shutdown (DETACH-SSL) stands.
+pub enum Shutdown {
+    /// Both close_notify alerts went; the plaintext that came before the
+    /// peer's, which the stream must still deliver.
+    Done(Vec<u8>),
+    /// Wait for the socket (readable if `waits_to_read`).
+    Wait,
+    /// Part of a record header is there: wait a little and try again.
+    Partial,
+}
+
 /// Most plaintext handed to rustls in one write (four full records).
 const WRITE_SLICE: usize = 4 * 16 * 1024;
 
@@ -577,6 +647,13 @@ pub struct TlsLayer {
     pub server: bool,
     /// The name a client verifies the server against.
     name: Option<ServerName<'static>>,
+    /// Shutting down: our close_notify is queued.
+    closing: bool,
+    /// Bytes of the peer's current record still to read while shutting
+    /// down.
+    record_left: usize,
+    /// Plaintext that arrived while shutting down.
+    leftover: Vec<u8>,
 }
 
 fn is_would_block(e: &std::io::Error) -> bool {
@@ -611,6 +688,9 @@ impl TlsLayer {
             failed: None,
             server,
             name: None,
+            closing: false,
+            record_left: 0,
+            leftover: Vec::new(),
         }
     }
 
@@ -771,6 +851,65 @@ impl TlsLayer {
         }
     }
 
+    /// One step of a two-way shutdown that leaves the socket positioned
+    /// just after the peer's close_notify, so the connection can go on
+    /// in plain text (a STARTTLS session ending its TLS part).
+    pub fn try_shutdown(&mut self, core: &SocketCore) -> std::io::Result<Shutdown> {
+        self.check_failed()?;
+        if !self.closing {
+            self.conn.send_close_notify();
+            self.closing = true;
+        }
+        if !self.flush(core)? {
+            self.wait_read = false;
+            return Ok(Shutdown::Wait);
+        }
+        let mut tmp = [0u8; 4096];
+        loop {
+            loop {
+                match self.conn.reader().read(&mut tmp) {
+                    Ok(0) => return Ok(Shutdown::Done(std::mem::take(&mut self.leftover))),
+                    Ok(n) => self.leftover.extend_from_slice(&tmp[..n]),
+                    Err(e) if is_would_block(&e) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        return Ok(Shutdown::Done(std::mem::take(&mut self.leftover)))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if self.record_left == 0 {
+                let mut head = [0u8; 5];
+                match core.try_peek(&mut head)? {
+                    None => {
+                        self.wait_read = true;
+                        return Ok(Shutdown::Wait);
+                    }
+                    Some(0) => return Ok(Shutdown::Done(std::mem::take(&mut self.leftover))),
+                    Some(n) if n < head.len() => return Ok(Shutdown::Partial),
+                    Some(_) => {
+                        self.record_left = 5 + u16::from_be_bytes([head[3], head[4]]) as usize
+                    }
+                }
+            }
+            let mut src = RecordRead {
+                core,
+                left: &mut self.record_left,
+            };
+            match self.conn.read_tls(&mut src) {
+                Ok(0) => return Ok(Shutdown::Done(std::mem::take(&mut self.leftover))),
+                Ok(_) => {}
+                Err(e) if is_would_block(&e) => {
+                    self.wait_read = true;
+                    return Ok(Shutdown::Wait);
+                }
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = self.conn.process_new_packets() {
+                return Err(self.fail(core, fault_of(&e)));
+            }
+        }
+    }
+
     /// Whether TLS records wait to be sent.
     pub fn has_output(&self) -> bool {
         self.conn.wants_write()
@@ -882,6 +1021,18 @@ mod tests {
             "2000-02-29 23:59:59 UTC"
         );
         assert_eq!(certs_from_pem(pem.as_bytes(), "x").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn alerts_are_named_in_words() {
+        assert_eq!(
+            alert_text(&rustls::AlertDescription::UnknownCA),
+            "the peer sent the TLS alert \"unknown CA\" (the peer does not accept our certificate)"
+        );
+        assert_eq!(
+            alert_text(&rustls::AlertDescription::CloseNotify),
+            "the peer sent the TLS alert \"close notify\""
+        );
     }
 
     #[test]

@@ -353,6 +353,20 @@ impl ByteStream {
         Ok(got)
     }
 
+    /// Put `bytes` in front of the unread input (a layer that was taken
+    /// off the stream hands back what it had decoded).
+    pub fn push_front(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut r = self.read.borrow_mut();
+        let mut buf = bytes.to_vec();
+        buf.extend_from_slice(&r.buf[r.pos..r.end]);
+        r.end = buf.len();
+        r.pos = 0;
+        r.buf = buf;
+    }
+
     /// Take the bytes read ahead and not yet consumed (another reader,
     /// such as an async-io-state, takes the socket over).
     pub fn take_buffered(&self) -> Vec<u8> {
