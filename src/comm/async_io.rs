@@ -1200,11 +1200,15 @@ fn state_args(ctx: &mut Ctx, a: &[Value], at: [usize; 5]) -> R<StateArgs> {
     })
 }
 
+/// TLS on async-io states is not built: say so with an SSL-ERROR that
+/// names what works.
 fn refuse_ssl(ctx: &mut Ctx, v: Option<&Value>) -> R<()> {
     if v.is_some_and(|v| v.truthy()) {
-        return Err(cond::simple_error(
+        return Err(super::tls::setting_error(
             ctx,
-            "TLS (:SSL-CTX) is not available in this netlisp build yet".into(),
+            "TLS (:SSL-CTX) on async-io states is not available in netlisp yet; \
+             use a socket stream with :SSL-CTX in its own process"
+                .into(),
         ));
     }
     Ok(())

@@ -195,8 +195,8 @@ impl SslContext {
     }
 }
 
-/// Signal an SSL error for a bad setting.
-fn setting_error(ctx: &mut Ctx, message: String) -> crate::ctx::Exit {
+/// Signal an SSL-ERROR for a bad setting (or a missing feature).
+pub fn setting_error(ctx: &mut Ctx, message: String) -> crate::ctx::Exit {
     let c = crate::net::conditions::class("SSL-ERROR");
     let v = cond::make_condition(
         &c,
