@@ -1,11 +1,19 @@
 ;;; Bulk transfer through loopback: a receiver process and a sender in one
 ;;; netlisp, 64 KiB READ-SEQUENCE / WRITE-SEQUENCE on octet vectors.
 ;;; Prints the megabytes per second. Arguments: [MIB] (default 256) and
-;;; "unix" to go through a Unix-domain socket in /tmp instead of TCP.
+;;; "unix" to go through a Unix-domain socket in /tmp instead of TCP, or
+;;; "tls" for TCP with TLS (a self-signed certificate made in memory).
 (require "comm")
 
 (defvar *mib* (if netlisp:*args* (parse-integer (first netlisp:*args*)) 256))
 (defvar *unix* (equal (second netlisp:*args*) "unix"))
+(defvar *tls* (equal (second netlisp:*args*) "tls"))
+(defvar *server-ctx* nil)
+(defvar *client-ctx* nil)
+(when *tls*
+  (multiple-value-bind (ctx pem) (comm:create-self-signed-ssl-server-context)
+    (setf *server-ctx* ctx
+          *client-ctx* (comm:create-ssl-client-context :trusted-certificates pem))))
 (defvar *path* (format nil "/tmp/netlisp-bulk-~D.sock" (random 1000000 (make-random-state t))))
 (defvar *port* nil)
 (defvar *received* 0)
@@ -15,7 +23,7 @@
   (mp:process-run-function "sink" '()
     (lambda ()
       (with-open-stream (s (make-instance 'comm:socket-stream :socket handle :direction :io
-                                          :element-type '(unsigned-byte 8)))
+                                          :element-type '(unsigned-byte 8) :ssl-ctx *server-ctx*))
         (let ((buf (make-array 65536 :element-type '(unsigned-byte 8))))
           (loop for n = (read-sequence buf s)
                 do (incf *received* n)
@@ -33,7 +41,7 @@
       (start (get-internal-real-time)))
   (with-open-stream (s (if *unix*
                            (comm+:open-unix-stream *path* :errorp t :element-type '(unsigned-byte 8))
-                           (comm:open-tcp-stream "127.0.0.1" *port* :errorp t
+                           (comm:open-tcp-stream "127.0.0.1" *port* :errorp t :ssl-ctx *client-ctx*
                                                  :element-type '(unsigned-byte 8))))
     (dotimes (i (* *mib* 16)) (write-sequence buf s)))
   (mp:semaphore-acquire *done*)

@@ -19,6 +19,10 @@ Rows (each a median of --reps runs, interleaved netlisp / peer):
            examples/async-echo-server.lisp (one wait-state collection) and
            an asyncio echo server
   unix     256 MiB through a Unix-domain stream socket, as bulk
+  tls      bulk over TLS 1.3 (netlisp: a self-signed context; python: the
+           ssl module with an openssl-made certificate)
+  https    wrk -c16 against examples/https-server.lisp and the same
+           ThreadingHTTPServer wrapped in ssl (a TLS handshake per request)
   idle     10,000 idle connections to the netlisp echo server: its RSS and
            the latency of one more client's connect + round trip
   churn    sequential connect / round trip / close, 100,000 times (20,000
@@ -48,6 +52,11 @@ PY_BULK = r"""
 import os, socket, sys, threading, time
 mib = int(sys.argv[1])
 unix = len(sys.argv) > 2 and sys.argv[2] == "unix"
+tls = len(sys.argv) > 3 and sys.argv[2] == "tls"
+if tls:
+    import ssl
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); sctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    cctx = ssl.create_default_context(cafile=sys.argv[3])
 if unix:
     path = "/tmp/py-bulk-%d.sock" % os.getpid()
     srv = socket.socket(socket.AF_UNIX); srv.bind(path)
@@ -57,8 +66,9 @@ srv.listen(1)
 got = [0]
 def sink():
     c, _ = srv.accept()
+    if tls: c = sctx.wrap_socket(c, server_side=True)
     buf = bytearray(65536)
-    while True:
+    while got[0] < mib << 20:
         n = c.recv_into(buf)
         if not n: break
         got[0] += n
@@ -69,9 +79,10 @@ if unix:
     s = socket.socket(socket.AF_UNIX); s.connect(path)
 else:
     s = socket.create_connection(srv.getsockname())
+    if tls: s = cctx.wrap_socket(s, server_hostname="localhost")
 data = bytes(65536)
 for i in range(mib * 16): s.sendall(data)
-s.close(); t.join()
+t.join(); s.close()
 if unix: os.unlink(path)
 assert got[0] == mib << 20
 print("%.1f" % (mib / (time.time() - start)))
@@ -181,7 +192,12 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+if len(sys.argv) > 2:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
 """
 
 ECHO_CLIENT = r"""
@@ -295,11 +311,41 @@ def async_echo(impl, rounds):
         return float(run_out([PYTHON, "-c", ASYNC_CLIENT, str(port), str(rounds)]))
 
 
-def http(impl, secs):
+def certificate():
+    """A self-signed certificate and key for localhost, made once with openssl."""
+    d = "/tmp/netlisp-bench-tls"
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    if not os.path.exists(key):
+        os.makedirs(d, exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-addext", "basicConstraints=critical,CA:FALSE"],
+                       check=True, capture_output=True)
+    return cert, key
+
+
+def tls_bulk(impl, mib):
+    if impl == "netlisp":
+        return float(run_out([NETLISP, os.path.join(HERE, "net-bulk.lisp"), str(mib), "tls"]))
+    return float(run_out([PYTHON, "-c", PY_BULK, str(mib), "tls", *certificate()]))
+
+
+def https(impl, secs):
+    return http(impl, secs, tls=True)
+
+
+def http(impl, secs, tls=False):
     port = free_port()
-    server = netlisp_http(port) if impl == "netlisp" else Server([PYTHON, "-c", PY_HTTP_SERVER, str(port)], port)
+    extra = list(certificate()) if tls else []
+    if impl == "netlisp":
+        example = "https-server.lisp" if tls else "http-server.lisp"
+        server = Server([NETLISP, os.path.join(ROOT, "examples", example), str(port), *extra], port)
+    else:
+        server = Server([PYTHON, "-c", PY_HTTP_SERVER, str(port), *extra], port)
+    scheme = "https" if tls else "http"
     with server:
-        out = run_out(["wrk", "-t2", "-c16", "-d%ds" % secs, "http://127.0.0.1:%d/hi" % port], secs + 60)
+        out = run_out(["wrk", "-t2", "-c16", "-d%ds" % secs, "%s://127.0.0.1:%d/hi" % (scheme, port)], secs + 60)
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])
@@ -379,9 +425,13 @@ def main():
     rows.append(("async echo 64-byte round trips/s, 100 connections", n, p, n / p, ">= 1.5"))
     n, p = median_pair(unix_bulk, 64 if args.quick else 256, reps)
     rows.append(("unix-socket bulk 64 KiB writes, MB/s", n, p, n / p, ">= 1.0"))
+    n, p = median_pair(tls_bulk, 64 if args.quick else 256, reps)
+    rows.append(("tls 1.3 bulk 64 KiB writes, MB/s", n, p, n / p, ">= 1.0"))
     if shutil.which("wrk"):
         n, p = median_pair(http, 3 if args.quick else 10, reps)
         rows.append(("http wrk -c16 requests/s", n, p, n / p, ">= 5.0"))
+        n, p = median_pair(https, 3 if args.quick else 10, reps)
+        rows.append(("https wrk -c16 requests/s (handshake each)", n, p, n / p, ">= 1.0"))
     else:
         print("wrk not installed (apt-get install wrk): http row skipped", file=sys.stderr)
 
