@@ -14,15 +14,6 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A port nothing listens on right now (bound and released at once).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Connect to `port` on 127.0.0.1, retrying while a just-started peer
 /// comes up.
 fn connect(port: u16) -> TcpStream {

@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -32,14 +32,6 @@ fn pki() -> &'static PathBuf {
 
 fn pki_file(name: &str) -> String {
     pki().join(name).to_string_lossy().into_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `openssl s_server` reversing lines, on a fresh port, ready to accept.
@@ -89,24 +81,12 @@ fn echo_client(port: u16, cafile: &str, words: &[&str]) -> Output {
 
 #[test]
 fn tls_script_matches_the_manual() {
-    let mut cmd = netlisp();
-    cmd.arg(project_file("tests/net/tls.lisp"))
-        .env("NETLISP_PKI", pki());
-    let out = run_bounded(cmd, b"", Duration::from_secs(120));
-    let want = std::fs::read_to_string(project_file("tests/net/tls.expected")).unwrap();
-    if out.stdout != want {
-        let first = want
-            .lines()
-            .zip(out.stdout.lines())
-            .find(|(e, a)| e != a)
-            .map(|(e, a)| format!("expected: {e}\n  actual: {a}"))
-            .unwrap_or_else(|| "(one output is a prefix of the other)".into());
-        panic!(
-            "tls.lisp differs\n{first}\nstdout:\n{}\nstderr:\n{}",
-            out.stdout, out.stderr
-        );
-    }
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_script_output_with(
+        "tests/net/tls.lisp",
+        "tests/net/tls.expected",
+        Duration::from_secs(120),
+        &[("NETLISP_PKI", pki().as_os_str())],
+    );
 }
 
 #[test]

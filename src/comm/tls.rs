@@ -580,37 +580,37 @@ fn pem_file(ctx: &mut Ctx, v: &Value) -> R<(Vec<u8>, String)> {
     }
 }
 
-fn load_certificate_file(ctx: &mut Ctx, c: &SslContext, v: &Value) -> R<()> {
+/// Read the PEM file `v` names, parse it with `parse`, and store the
+/// result in the context with `store`.
+fn load_pem<T>(
+    ctx: &mut Ctx,
+    c: &SslContext,
+    v: &Value,
+    parse: fn(&[u8], &str) -> Result<T, String>,
+    store: impl FnOnce(&mut CtxState, T),
+) -> R<()> {
     let (bytes, path) = pem_file(ctx, v)?;
-    match tls::certs_from_pem(&bytes, &path) {
-        Ok(chain) => {
-            c.change(|st| st.chain = chain);
+    match parse(&bytes, &path) {
+        Ok(item) => {
+            c.change(|st| store(st, item));
             Ok(())
         }
         Err(m) => Err(setting_error(ctx, m)),
     }
+}
+
+fn load_certificate_file(ctx: &mut Ctx, c: &SslContext, v: &Value) -> R<()> {
+    load_pem(ctx, c, v, tls::certs_from_pem, |st, chain| st.chain = chain)
 }
 
 fn load_key_file(ctx: &mut Ctx, c: &SslContext, v: &Value) -> R<()> {
-    let (bytes, path) = pem_file(ctx, v)?;
-    match tls::key_from_pem(&bytes, &path) {
-        Ok(key) => {
-            c.change(|st| st.key = Some(key));
-            Ok(())
-        }
-        Err(m) => Err(setting_error(ctx, m)),
-    }
+    load_pem(ctx, c, v, tls::key_from_pem, |st, key| st.key = Some(key))
 }
 
 fn load_trusted_file(ctx: &mut Ctx, c: &SslContext, v: &Value) -> R<()> {
-    let (bytes, path) = pem_file(ctx, v)?;
-    match tls::certs_from_pem(&bytes, &path) {
-        Ok(certs) => {
-            c.change(|st| st.roots.extend(certs));
-            Ok(())
-        }
-        Err(m) => Err(setting_error(ctx, m)),
-    }
+    load_pem(ctx, c, v, tls::certs_from_pem, |st, certs| {
+        st.roots.extend(certs)
+    })
 }
 
 fn load_trusted_directory(ctx: &mut Ctx, c: &SslContext, v: &Value) -> R<()> {

@@ -167,11 +167,33 @@ impl Drop for Daemon {
     }
 }
 
+/// A port nothing listens on right now (bound and released at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Compare a script's output with its `.expected` file, showing the
 /// first line that differs.
 pub fn assert_script_output(script: &str, expected: &str, limit: Duration) {
+    assert_script_output_with(script, expected, limit, &[]);
+}
+
+/// [`assert_script_output`] with environment variables set for the script.
+pub fn assert_script_output_with(
+    script: &str,
+    expected: &str,
+    limit: Duration,
+    env: &[(&str, &std::ffi::OsStr)],
+) {
     let mut cmd = netlisp();
     cmd.arg(project_file(script));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let out = run_bounded(cmd, b"", limit);
     let want = std::fs::read_to_string(project_file(expected)).unwrap();
     if out.stdout != want {
