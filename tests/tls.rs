@@ -55,20 +55,7 @@ fn s_server(extra: &[&str]) -> (Daemon, u16) {
 
 /// A netlisp example server given the test PKI's server certificate.
 fn example_server(file: &str) -> (Daemon, u16) {
-    let mut cmd = netlisp();
-    cmd.arg(project_file(&format!("examples/{file}"))).args([
-        "0",
-        &pki_file("server.pem"),
-        &pki_file("server.key"),
-    ]);
-    let mut d = Daemon::spawn(cmd, file);
-    let line = d.next_line();
-    let port = line
-        .rsplit(' ')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("{file}: no port in {line:?}"));
-    (d, port)
+    Daemon::example_with(file, &[&pki_file("server.pem"), &pki_file("server.key")])
 }
 
 fn echo_client(port: u16, cafile: &str, words: &[&str]) -> Output {

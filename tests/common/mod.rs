@@ -130,8 +130,15 @@ impl Daemon {
     /// A netlisp example started on port 0; returns it and the port it
     /// announced ("... listening on port N").
     pub fn example(file: &str) -> (Daemon, u16) {
+        Daemon::example_with(file, &[])
+    }
+
+    /// [`Daemon::example`] with more arguments after the port.
+    pub fn example_with(file: &str, args: &[&str]) -> (Daemon, u16) {
         let mut cmd = netlisp();
-        cmd.arg(project_file(&format!("examples/{file}"))).arg("0");
+        cmd.arg(project_file(&format!("examples/{file}")))
+            .arg("0")
+            .args(args);
         let mut d = Daemon::spawn(cmd, file);
         let line = d.next_line();
         let port = line
