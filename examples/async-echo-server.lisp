@@ -4,8 +4,11 @@
 ;;; :QUEUE-OUTPUT lets a write start while the previous one is still
 ;;; going, and the close is queued behind the last write.
 ;;;
-;;;   netlisp examples/async-echo-server.lisp [PORT]     (default 10246; 0 = any)
+;;;   netlisp examples/async-echo-server.lisp [PORT [CERT KEY]]   (default 10246; 0 = any)
 ;;;   netlisp examples/echo-client.lisp localhost 10246 hello world
+;;; With CERT and KEY (PEM files) every connection speaks TLS
+;;; (:SSL-CTX on the accepting handle):
+;;;   netlisp examples/tls-echo-client.lisp localhost 10246 CAFILE hello
 (require "comm")
 
 (defun close-when-written (state)
@@ -28,11 +31,14 @@
    :element-type '(unsigned-byte 8)))
 
 (let* ((port (if netlisp:*args* (parse-integer (first netlisp:*args*)) 10246))
+       (cert (second netlisp:*args*))
        (collection (comm:create-and-run-wait-state-collection "echo")))
   (comm:accept-tcp-connections-creating-async-io-states
    collection port
    (lambda (handle state) (declare (ignore handle)) (echo state))
    :queue-output t
+   :ssl-ctx (and cert (comm:create-ssl-server-context :cert-file cert
+                                                      :key-file (third netlisp:*args*)))
    :init-function (lambda (socket)
                     (format t "async echo server listening on port ~D~%"
                             (nth-value 1 (comm:get-socket-address socket)))

@@ -265,3 +265,48 @@ fn hostile_clients_leave_the_tls_server_answering() {
     );
     assert!(server.alive());
 }
+
+#[test]
+fn async_accepting_handle_serves_tls_to_python_and_netlisp() {
+    require("python3");
+    let (_server, port) = example_server("async-echo-server.lisp");
+    let out = echo_client(port, &pki_file("ca.pem"), &["async", "tls"]);
+    assert_eq!(
+        out.stdout, "connected with TLS-V1-3\nasync\ntls\n",
+        "{}",
+        out.stderr
+    );
+    // 20 connections at once, 200 kB each way, in both versions: one
+    // collection process drives every handshake and transfer.
+    let py = format!(
+        r#"
+import socket, ssl
+ctx = ssl.create_default_context(cafile="{ca}")
+for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+    ctx.maximum_version = version
+    socks = [ctx.wrap_socket(socket.create_connection(("localhost", {port}), timeout=20),
+                             server_hostname="localhost") for _ in range(20)]
+    big = b"x" * 200000 + b"\n"
+    for s in socks:
+        s.sendall(big)
+    ok = sum(s.makefile("rb").readline() == big for s in socks)
+    print(socks[0].version(), ok)
+    for s in socks:
+        s.close()
+"#,
+        ca = pki_file("ca.pem")
+    );
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(py);
+    let out = run_bounded(cmd, b"", Duration::from_secs(60));
+    assert_eq!(out.stdout, "TLSv1.2 20\nTLSv1.3 20\n", "{}", out.stderr);
+    // An untrusting client fails; the server goes on.
+    let out = echo_client(port, "-", &["x"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let out = echo_client(port, &pki_file("ca.pem"), &["again"]);
+    assert_eq!(
+        out.stdout, "connected with TLS-V1-3\nagain\n",
+        "{}",
+        out.stderr
+    );
+}

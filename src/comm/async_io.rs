@@ -198,7 +198,7 @@ fn wait_for(ctx: &mut Ctx, c: &Rc<Collection>, timeout: Option<f64>) -> R<bool> 
         }
         // Writability is watched only while a write waits for room.
         for st in c.states.borrow().values() {
-            let want = st.write_op.borrow().is_some();
+            let want = st.wants_writable();
             if want != st.watch_write.get() {
                 st.watch_write.set(want);
                 crate::mp::sched().watch_fd(st.fd, &c.sink, want);
@@ -415,6 +415,8 @@ pub struct State {
     closed: Cell<bool>,
     /// Whether the collection watches the socket for writability.
     watch_write: Cell<bool>,
+    /// The TLS layer of a state accepted with :SSL-CTX.
+    tls: RefCell<Option<crate::net::tls::TlsLayer>>,
 }
 
 struct StateObj(Rc<State>);
@@ -489,6 +491,9 @@ impl State {
                 registry::return_handle(self.core.clone());
             }
         } else {
+            if let Some(t) = self.tls.borrow_mut().as_mut() {
+                t.close_notify(&self.core);
+            }
             self.core.close(false);
         }
         *self.me.borrow_mut() = Value::Nil;
@@ -543,6 +548,7 @@ fn make_state(c: &Rc<Collection>, core: Rc<SocketCore>, object: Value, a: StateA
         buffered: RefCell::new(Vec::new()),
         closed: Cell::new(false),
         watch_write: Cell::new(false),
+        tls: RefCell::new(None),
     });
     *s.me.borrow_mut() = crate::foreign::make(StateObj(s.clone()));
     c.add_state(&s);
@@ -571,7 +577,40 @@ fn failure(e: &NetError, s: &State) -> Value {
 }
 
 fn os_failure(op: Op, err: &std::io::Error, s: &State) -> Value {
-    failure(&NetError::os(op, err), s)
+    let handshake = s.tls.borrow().as_ref().is_some_and(|t| t.is_handshaking());
+    match crate::net::tls::TlsFault::of(err) {
+        Some(f) => failure(&f.net_error(if handshake { Op::Handshake } else { op }), s),
+        None => failure(&NetError::os(op, err), s),
+    }
+}
+
+impl State {
+    /// Send bytes: through the TLS layer when there is one.
+    fn send(&self, bytes: &[u8]) -> std::io::Result<Option<usize>> {
+        match self.tls.borrow_mut().as_mut() {
+            Some(t) => t.try_write(&self.core, bytes),
+            None => self.core.try_send(bytes),
+        }
+    }
+
+    /// Receive bytes: through the TLS layer when there is one.
+    fn recv(&self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        match self.tls.borrow_mut().as_mut() {
+            Some(t) => t.try_read(&self.core, buf),
+            None => self.core.try_recv(buf),
+        }
+    }
+
+    /// Whether the socket must be watched for writability: a write
+    /// waits for room, or the TLS layer has records to send.
+    fn wants_writable(&self) -> bool {
+        self.write_op.borrow().is_some()
+            || self
+                .tls
+                .borrow()
+                .as_ref()
+                .is_some_and(|t| t.has_output() || !t.waits_to_read())
+    }
 }
 
 /// Move whatever is ready for `s`'s pending operations.
@@ -645,7 +684,7 @@ fn progress_write(ctx: &mut Ctx, s: &Rc<State>, calls: &mut Vec<Call>) -> R<()> 
         } => {
             let mut err = None;
             while written < bytes.len() {
-                match s.core.try_send(&bytes[written..]) {
+                match s.send(&bytes[written..]) {
                     Ok(Some(n)) => written += n,
                     Ok(None) => break,
                     Err(e) => {
@@ -749,7 +788,7 @@ fn fill_some(s: &State, max: usize) -> std::io::Result<(bool, bool)> {
         let mut got = 0;
         while got < max {
             let want = (max - got).min(chunk.len());
-            match s.core.try_recv(&mut chunk[..want])? {
+            match s.recv(&mut chunk[..want])? {
                 Some(0) => return Ok((true, false)),
                 Some(n) => {
                     s.buffered.borrow_mut().extend_from_slice(&chunk[..n]);
@@ -982,6 +1021,8 @@ pub struct Accepting {
     read_timeout: Option<f64>,
     write_timeout: Option<f64>,
     queue_output: bool,
+    /// TLS for every accepted connection (:SSL-CTX).
+    ssl: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 struct AcceptingObj(Rc<Accepting>);
@@ -1061,6 +1102,15 @@ fn accept_ready(ctx: &mut Ctx, c: &Rc<Collection>, a: &Rc<Accepting>) -> R<()> {
                     queue_output: a.queue_output,
                 },
             );
+            if let Some(cfg) = &a.ssl {
+                match crate::net::tls::TlsLayer::server(cfg.clone()) {
+                    Ok(t) => *s.tls.borrow_mut() = Some(t),
+                    Err(_) => {
+                        s.close(false);
+                        continue;
+                    }
+                }
+            }
             s.value()
         } else {
             Value::Fixnum(registry::adopt(core).fd as i64)
@@ -1206,8 +1256,8 @@ fn refuse_ssl(ctx: &mut Ctx, v: Option<&Value>) -> R<()> {
     if v.is_some_and(|v| v.truthy()) {
         return Err(super::tls::setting_error(
             ctx,
-            "TLS (:SSL-CTX) on async-io states is not available in netlisp yet; \
-             use a socket stream with :SSL-CTX in its own process"
+            "TLS (:SSL-CTX) on connecting async-io states is not available in netlisp yet; \
+             use OPEN-TCP-STREAM :SSL-CTX in its own process (accepting handles do take :SSL-CTX)"
                 .into(),
         ));
     }
@@ -1440,7 +1490,15 @@ crate::defbuiltins! {
     /// bound. Returns the accepting handle; a bind failure is signalled.
     fn ACCEPT_TCP_CONNECTIONS_CREATING_ASYNC_IO_STATES "COMM:ACCEPT-TCP-CONNECTIONS-CREATING-ASYNC-IO-STATES" "(collection service connection-function &key init-function init-timeout backlog address nodelay keepalive ipv6 reuseport create-state name queue-output handle-name user-info ssl-ctx ssl-side ctx-configure-callback ssl-configure-callback handshake-timeout ssl-error-callback read-timeout write-timeout)" (ctx, a) {
         let c = collection_arg(ctx, &a[0])?;
-        refuse_ssl(ctx, opt(a, 16))?;
+        let ssl = match opt(a, 16).filter(|v| v.truthy()) {
+            Some(v) => {
+                if opt(a, 11).is_some_and(|v| !v.truthy()) {
+                    return Err(super::tls::setting_error(ctx, ":SSL-CTX needs states: it cannot be used with :CREATE-STATE NIL".into()));
+                }
+                Some(super::tls::server_config_for(ctx, v, &opt_nil(a, 18))?)
+            }
+            None => None,
+        };
         let function = crate::builtins::function(ctx, &a[2])?;
         let ipv6 = super::ipv6_choice(ctx, a, 9, true)?;
         let host = opt_hostspec(ctx, a, 6)?;
@@ -1475,6 +1533,7 @@ crate::defbuiltins! {
             read_timeout: seconds(ctx, a, 22)?,
             write_timeout: seconds(ctx, a, 23)?,
             queue_output: flag(a, 13),
+            ssl,
         });
         let v = crate::foreign::make(AcceptingObj(acc.clone()));
         *acc.me.borrow_mut() = v.clone();

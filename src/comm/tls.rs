@@ -425,6 +425,25 @@ pub fn attach(ctx: &mut Ctx, s: &Gc<Stream>, how: &Attach, host: Option<&str>) -
     Ok(stream)
 }
 
+/// The server configuration for an :SSL-CTX value (T, a keyword or a
+/// context), after CTX-CONFIGURE is called with the context: what each
+/// connection an async accepting handle takes is served with.
+pub fn server_config_for(
+    ctx: &mut Ctx,
+    ssl_ctx: &Value,
+    ctx_configure: &Value,
+) -> R<Arc<rustls::ServerConfig>> {
+    let context = context_for(ctx, ssl_ctx, Side::Server)?;
+    if ctx_configure.truthy() {
+        crate::eval::apply(ctx, ctx_configure, std::slice::from_ref(&context))?;
+    }
+    let c = context_obj(&context).expect("made above");
+    match c.server_config() {
+        Ok(cfg) => Ok(cfg),
+        Err(m) => Err(setting_error(ctx, m)),
+    }
+}
+
 /// Run the handshake to its end within `timeout` seconds (None: the
 /// handshake timeout given at attach time). Inner error: why it failed.
 pub fn handshake(ctx: &mut Ctx, s: &Gc<Stream>, timeout: Option<f64>) -> R<NetResult<()>> {
