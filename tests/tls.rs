@@ -310,3 +310,52 @@ for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
         out.stderr
     );
 }
+
+/// A connecting async state with :SSL-CTX against `openssl s_server`:
+/// what its connect callback saw and the reply to "hello".
+fn async_tls_client(port: u16, cafile: &str) -> Output {
+    let script = format!(
+        r#"(require "comm")
+(defvar *coll* (comm:create-and-run-wait-state-collection "tls client"))
+(defvar *done* (mp:make-mailbox))
+(comm:create-async-io-state-and-connected-tcp-socket
+ *coll* "localhost" {port}
+ (lambda (state failure)
+   (if failure
+       (mp:mailbox-send *done* (list :failed (type-of (comm:async-io-state-write-status state))
+                                     (comm:ssl-condition-reason (comm:async-io-state-write-status state))))
+       (progn
+         (comm:async-io-state-write-buffer state (map '(vector (unsigned-byte 8)) #'char-code (format nil "hello~%"))
+                                           (lambda (s b n) (declare (ignore s b n))))
+         (comm:async-io-state-read-with-checking
+          state
+          (lambda (state buffer end)
+            (let ((nl (position 10 buffer :end end)))
+              (when nl
+                (mp:mailbox-send *done* (map 'string #'code-char (subseq buffer 0 nl)))
+                (comm:close-async-io-state state))))
+          :element-type '(unsigned-byte 8)))))
+ :ssl-ctx (comm:create-ssl-client-context :openssl-trusted-file "{cafile}")
+ :handshake-timeout 10)
+(print (mp:mailbox-read *done* "reply" 20))
+(quit)"#
+    );
+    run_lisp(&script, &[], Duration::from_secs(30))
+}
+
+#[test]
+fn async_connected_state_speaks_tls_to_openssl() {
+    for flag in ["-tls1_2", "-tls1_3"] {
+        let (_server, port) = s_server(&[flag]);
+        let out = async_tls_client(port, &pki_file("ca.pem"));
+        assert_eq!(out.stdout, "\n\"olleh\" ", "{flag}: {}", out.stderr);
+    }
+    // Trusting the wrong CA: the callback gets the failure and its reason.
+    let (_server, port) = s_server(&[]);
+    let out = async_tls_client(port, &pki_file("selfsigned.pem"));
+    assert_eq!(
+        out.stdout, "\n(:FAILED COMM:SSL-VERIFICATION-FAILURE :UNKNOWN-ISSUER) ",
+        "{}",
+        out.stderr
+    );
+}

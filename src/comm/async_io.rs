@@ -388,6 +388,12 @@ enum WriteOp {
         callback: Value,
         deadline: Option<Instant>,
     },
+    /// The TLS handshake after a connect, before its callback.
+    Handshake {
+        addr: std::net::SocketAddr,
+        callback: Value,
+        deadline: Option<Instant>,
+    },
 }
 
 /// An async-io-state.
@@ -464,7 +470,8 @@ impl State {
             Some(
                 WriteOp::Buffer { deadline, .. }
                 | WriteOp::Send { deadline, .. }
-                | WriteOp::Connect { deadline, .. },
+                | WriteOp::Connect { deadline, .. }
+                | WriteOp::Handshake { deadline, .. },
             ) => *deadline,
             None => None,
         }
@@ -629,6 +636,30 @@ fn progress(ctx: &mut Ctx, c: &Rc<Collection>, s: &Rc<State>) -> R<()> {
     Ok(())
 }
 
+/// Queue a connect's callback: (state NIL), or (state (message)) with the
+/// condition in the write status.
+fn connected(
+    s: &State,
+    me: Value,
+    callback: Value,
+    outcome: crate::net::NetResult<()>,
+    calls: &mut Vec<Call>,
+) {
+    match outcome {
+        Ok(()) => calls.push(Call(callback, vec![me, Value::Nil])),
+        Err(e) => {
+            let c = crate::net::conditions::condition(&e, Value::Nil);
+            *s.write_status.borrow_mut() = c;
+            let text =
+                crate::array::Array::string(&crate::conditions::escape_tildes(&e.to_string()));
+            calls.push(Call(
+                callback,
+                vec![me, crate::value::list_from(vec![text])],
+            ));
+        }
+    }
+}
+
 fn progress_write(ctx: &mut Ctx, s: &Rc<State>, calls: &mut Vec<Call>) -> R<()> {
     let Some(op) = s.write_op.borrow_mut().take() else {
         return Ok(());
@@ -659,20 +690,50 @@ fn progress_write(ctx: &mut Ctx, s: &Rc<State>, calls: &mut Vec<Call>) -> R<()> 
                         .at(addr.ip().to_string(), Some(addr.port())),
                 )
             };
-            match outcome {
-                Ok(()) => calls.push(Call(callback, vec![me, Value::Nil])),
-                Err(e) => {
-                    let c = crate::net::conditions::condition(&e, Value::Nil);
-                    *s.write_status.borrow_mut() = c;
-                    let text = crate::array::Array::string(&crate::conditions::escape_tildes(
-                        &e.to_string(),
-                    ));
-                    calls.push(Call(
-                        callback,
-                        vec![me, crate::value::list_from(vec![text])],
-                    ));
-                }
+            if outcome.is_ok() && s.tls.borrow().is_some() {
+                // Connected: the callback waits for the TLS handshake.
+                let limit = s.tls.borrow().as_ref().and_then(|t| t.handshake_timeout);
+                let deadline = limit.map(|t| now + Duration::from_secs_f64(t)).or(deadline);
+                *s.write_op.borrow_mut() = Some(WriteOp::Handshake {
+                    addr,
+                    callback,
+                    deadline,
+                });
+                return progress_write(ctx, s, calls);
             }
+            connected(s, me, callback, outcome, calls);
+        }
+        WriteOp::Handshake {
+            addr,
+            callback,
+            deadline,
+        } => {
+            let step = match s.tls.borrow_mut().as_mut() {
+                Some(t) => t.try_handshake(&s.core),
+                None => Ok(Some(true)),
+            };
+            let outcome = match step {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) if deadline.is_none_or(|d| d > now) => {
+                    *s.write_op.borrow_mut() = Some(WriteOp::Handshake {
+                        addr,
+                        callback,
+                        deadline,
+                    });
+                    return Ok(());
+                }
+                Ok(None) => Err(NetError::new(
+                    Fault::TlsHandshakeTimeout,
+                    Op::Handshake,
+                    "the TLS handshake did not finish in time",
+                )),
+                Err(e) => Err(match crate::net::tls::TlsFault::of(&e) {
+                    Some(f) => f.net_error(Op::Handshake),
+                    None => NetError::os(Op::Handshake, &e),
+                }),
+            };
+            let outcome = outcome.map_err(|e| e.at(addr.ip().to_string(), Some(addr.port())));
+            connected(s, me, callback, outcome, calls);
         }
         WriteOp::Buffer {
             buffer,
@@ -1250,20 +1311,6 @@ fn state_args(ctx: &mut Ctx, a: &[Value], at: [usize; 5]) -> R<StateArgs> {
     })
 }
 
-/// TLS on async-io states is not built: say so with an SSL-ERROR that
-/// names what works.
-fn refuse_ssl(ctx: &mut Ctx, v: Option<&Value>) -> R<()> {
-    if v.is_some_and(|v| v.truthy()) {
-        return Err(super::tls::setting_error(
-            ctx,
-            "TLS (:SSL-CTX) on connecting async-io states is not available in netlisp yet; \
-             use OPEN-TCP-STREAM :SSL-CTX in its own process (accepting handles do take :SSL-CTX)"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
 fn new_udp_state(ctx: &mut Ctx, c: &Rc<Collection>, core: SocketCore, a: StateArgs) -> Value {
     let _ = ctx;
     let core = registry::watch(core);
@@ -1408,8 +1455,11 @@ crate::defbuiltins! {
     /// the first address is tried, within CONNECT-TIMEOUT seconds.
     fn CREATE_ASYNC_IO_STATE_AND_CONNECTED_TCP_SOCKET "COMM:CREATE-ASYNC-IO-STATE-AND-CONNECTED-TCP-SOCKET" "(collection hostspec service callback &key read-timeout write-timeout user-info connect-timeout local-address local-port keepalive nodelay name queue-output ssl-ctx ctx-configure-callback ssl-configure-callback handshake-timeout tlsext-host-name)" (ctx, a) {
         let c = collection_arg(ctx, &a[0])?;
-        refuse_ssl(ctx, opt(a, 14))?;
         let host = hostspec(ctx, &a[1])?;
+        let tls = match super::tls::Attach::from_args(ctx, a, [14, 15, 16, 17, 18], super::tls::Side::Client)? {
+            Some(how) => Some(super::tls::client_layer_for(ctx, &how, &host.text())?),
+            None => None,
+        };
         let callback = crate::builtins::function(ctx, &a[3])?;
         let args = state_args(ctx, a, [4, 5, 6, 12, 13])?;
         let timeout = seconds(ctx, a, 7)?;
@@ -1441,6 +1491,7 @@ crate::defbuiltins! {
         let core = registry::watch(core);
         let fd = Value::Fixnum(core.fd as i64);
         let s = make_state(&c, core, fd, args);
+        *s.tls.borrow_mut() = tls;
         start_write(ctx, &s, WriteOp::Connect { addr: target, callback, deadline: deadline(timeout) })?;
         Ok(s.value())
     }

@@ -444,6 +444,35 @@ pub fn server_config_for(
     }
 }
 
+/// A client TLS layer for an :SSL-CTX value, naming `host` (or
+/// TLSEXT-HOST-NAME, or the context's name): what a connecting async
+/// state speaks once its socket is connected.
+pub fn client_layer_for(ctx: &mut Ctx, how: &Attach, host: &str) -> R<TlsLayer> {
+    let context = context_for(ctx, &how.ssl_ctx, Side::Client)?;
+    if how.ctx_configure.truthy() {
+        crate::eval::apply(ctx, &how.ctx_configure, std::slice::from_ref(&context))?;
+    }
+    let c = context_obj(&context).expect("made above");
+    if !c.state.borrow().verify {
+        warn_unverified(ctx, c)?;
+    }
+    let name = how
+        .host_name
+        .clone()
+        .or_else(|| c.state.borrow().host_name.clone())
+        .unwrap_or_else(|| host.to_string());
+    match c
+        .client_config()
+        .and_then(|cfg| TlsLayer::client(cfg, &name))
+    {
+        Ok(mut l) => {
+            l.handshake_timeout = how.handshake_timeout;
+            Ok(l)
+        }
+        Err(m) => Err(setting_error(ctx, m)),
+    }
+}
+
 /// Run the handshake to its end within `timeout` seconds (None: the
 /// handshake timeout given at attach time). Inner error: why it failed.
 pub fn handshake(ctx: &mut Ctx, s: &Gc<Stream>, timeout: Option<f64>) -> R<NetResult<()>> {
