@@ -634,7 +634,7 @@ fn load_pem<T>(
     ctx: &mut Ctx,
     c: &SslContext,
     v: &Value,
-    parse: fn(&[u8], &str) -> Result<T, String>,
+    parse: impl FnOnce(&[u8], &str) -> Result<T, String>,
     store: impl FnOnce(&mut CtxState, T),
 ) -> R<()> {
     let (bytes, path) = pem_file(ctx, v)?;
@@ -651,8 +651,9 @@ fn load_certificate_file(ctx: &mut Ctx, c: &SslContext, v: &Value) -> R<()> {
     load_pem(ctx, c, v, tls::certs_from_pem, |st, chain| st.chain = chain)
 }
 
-fn load_key_file(ctx: &mut Ctx, c: &SslContext, v: &Value) -> R<()> {
-    load_pem(ctx, c, v, tls::key_from_pem, |st, key| st.key = Some(key))
+fn load_key_file(ctx: &mut Ctx, c: &SslContext, v: &Value, password: Option<&str>) -> R<()> {
+    let parse = |pem: &[u8], what: &str| tls::key_from_pem(pem, what, password);
+    load_pem(ctx, c, v, parse, |st, key| st.key = Some(key))
 }
 
 fn load_trusted_file(ctx: &mut Ctx, c: &SslContext, v: &Value) -> R<()> {
@@ -721,6 +722,8 @@ fn not_supported(ctx: &mut Ctx, name: &str, instead: &str) -> crate::ctx::Exit {
 /// The keywords both context makers share, at their argument indexes.
 struct CommonKeys {
     key_file: usize,
+    password: usize,
+    password_callback: usize,
     cert_file: usize,
     protocol_version: usize,
     ctx_configure: usize,
@@ -744,7 +747,18 @@ fn make_context(ctx: &mut Ctx, a: &[Value], side: Side, k: &CommonKeys) -> R<Val
         load_certificate_file(ctx, c, f)?;
     }
     if let Some(f) = opt(a, k.key_file).filter(|v| v.truthy()) {
-        load_key_file(ctx, c, f)?;
+        let password = match (opt(a, k.password), opt(a, k.password_callback)) {
+            (Some(p), _) if p.truthy() => Some(crate::builtins::string_designator(ctx, p)?),
+            // LispWorks calls it with one argument; netlisp passes the key file.
+            (_, Some(cb)) if cb.truthy() => {
+                match crate::eval::apply(ctx, cb, std::slice::from_ref(f))? {
+                    Value::Nil => None,
+                    p => Some(crate::builtins::string_designator(ctx, &p)?),
+                }
+            }
+            _ => None,
+        };
+        load_key_file(ctx, c, f, password.as_deref())?;
     }
     if let Some(f) = opt(a, k.trusted_file).filter(|v| v.truthy()) {
         load_trusted_file(ctx, c, f)?;
@@ -846,7 +860,7 @@ crate::defbuiltins! {
         for (i, k) in [(8, ":APPLE-CONFIGURE-CALLBACK"), (16, ":APPLE-TRUST-CALLBACK"), (17, ":KEYCHAIN")] {
             refuse_option(ctx, opt(a, i), k, "use :CERT-FILE, :KEY-FILE and :OPENSSL-TRUSTED-FILE")?;
         }
-        let keys = CommonKeys { key_file: 0, cert_file: 1, protocol_version: 4, ctx_configure: 6, trusted_file: 12, trusted_directory: 13, name: 20, alpn: 22, trusted_certificates: 23 };
+        let keys = CommonKeys { key_file: 0, password: 3, password_callback: 2, cert_file: 1, protocol_version: 4, ctx_configure: 6, trusted_file: 12, trusted_directory: 13, name: 20, alpn: 22, trusted_certificates: 23 };
         let v = make_context(ctx, a, Side::Client, &keys)?;
         let c = context_obj(&v).expect("a context");
         if let Some(f) = opt(a, 24).filter(|v| v.truthy()) {
@@ -865,7 +879,8 @@ crate::defbuiltins! {
 
     /// Make an SSL server context (LispWorks 8) from CERT-FILE (a PEM
     /// chain, end entity first) and KEY-FILE (a PEM PKCS#8, RSA or EC
-    /// key; encrypted keys are refused with how to decrypt them).
+    /// key; an encrypted PKCS#8 key is decrypted with PASSWORD, or the
+    /// string PASSWORD-CALLBACK returns when called with the key file).
     /// VERIFY-MODE asks clients for certificates as SET-VERIFICATION-MODE
     /// does, checked against OPENSSL-TRUSTED-FILE / -DIRECTORY or
     /// TRUSTED-CERTIFICATES (else the system's roots). PROTOCOL-VERSION
@@ -878,7 +893,7 @@ crate::defbuiltins! {
         for (i, k) in [(9, ":APPLE-CONFIGURE-CALLBACK"), (16, ":APPLE-TRUST-CALLBACK"), (17, ":KEYCHAIN")] {
             refuse_option(ctx, opt(a, i), k, "use :CERT-FILE and :KEY-FILE")?;
         }
-        let keys = CommonKeys { key_file: 0, cert_file: 1, protocol_version: 5, ctx_configure: 7, trusted_file: 12, trusted_directory: 13, name: 20, alpn: 21, trusted_certificates: 22 };
+        let keys = CommonKeys { key_file: 0, password: 3, password_callback: 2, cert_file: 1, protocol_version: 5, ctx_configure: 7, trusted_file: 12, trusted_directory: 13, name: 20, alpn: 21, trusted_certificates: 22 };
         let v = make_context(ctx, a, Side::Server, &keys)?;
         let c = context_obj(&v).expect("a context");
         if let Some(f) = opt(a, 24).filter(|v| v.truthy()) {
@@ -953,14 +968,14 @@ crate::defbuiltins! {
     /// (only PEM files are read).
     fn SSL_CTX_USE_PRIVATEKEY_FILE "COMM:SSL-CTX-USE-PRIVATEKEY-FILE" "(ssl-ctx file &optional type)" (ctx, a) {
         let c = context_arg(ctx, &a[0])?;
-        load_key_file(ctx, c, &a[1])?;
+        load_key_file(ctx, c, &a[1], None)?;
         Ok(Value::Fixnum(1))
     }
 
     /// Load an RSA private key (PEM) into CTX, as SSL-CTX-USE-PRIVATEKEY-FILE.
     fn SSL_CTX_USE_RSAPRIVATEKEY_FILE "COMM:SSL-CTX-USE-RSAPRIVATEKEY-FILE" "(ssl-ctx file &optional type)" (ctx, a) {
         let c = context_arg(ctx, &a[0])?;
-        load_key_file(ctx, c, &a[1])?;
+        load_key_file(ctx, c, &a[1], None)?;
         Ok(Value::Fixnum(1))
     }
 

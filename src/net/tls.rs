@@ -210,13 +210,29 @@ pub fn certs_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'stat
     }
 }
 
-/// A private key from PEM text (PKCS#8, PKCS#1 RSA or SEC1 EC).
-pub fn key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, String> {
+/// A private key from PEM text (PKCS#8, PKCS#1 RSA or SEC1 EC), or an
+/// encrypted PKCS#8 key ("ENCRYPTED PRIVATE KEY", what `openssl pkey
+/// -aes256` writes) decrypted with `password`.
+pub fn key_from_pem(
+    pem: &[u8],
+    what: &str,
+    password: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, String> {
     let text = String::from_utf8_lossy(pem);
-    if text.contains("ENCRYPTED") {
+    if text.contains("BEGIN ENCRYPTED PRIVATE KEY") {
+        let Some(password) = password else {
+            return Err(format!(
+                "{} holds an encrypted private key: give its password with :PASSWORD",
+                what
+            ));
+        };
+        return decrypt_pkcs8(&text, what, password);
+    }
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(format!(
-            "{} holds an encrypted private key, which netlisp cannot decrypt; \
-             write a plain copy with `openssl pkey -in KEY -out PLAIN` and keep it private",
+            "{} holds a key in OpenSSL's old encrypted format, which netlisp cannot read; \
+             convert it with `openssl pkcs8 -topk8 -in KEY -out NEW` (encrypted PKCS#8) \
+             or `openssl pkey -in KEY -out PLAIN`",
             what
         ));
     }
@@ -226,6 +242,28 @@ pub fn key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, St
         }
         e => format!("{}: {}", what, e),
     })
+}
+
+fn decrypt_pkcs8(text: &str, what: &str, password: &str) -> Result<PrivateKeyDer<'static>, String> {
+    let start = text
+        .find("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        .unwrap_or(0);
+    let end_tag = "-----END ENCRYPTED PRIVATE KEY-----";
+    let end = text[start..]
+        .find(end_tag)
+        .map(|e| start + e + end_tag.len())
+        .ok_or_else(|| format!("{}: the encrypted key has no END line", what))?;
+    let (_, der) = pkcs8::der::pem::decode_vec(text[start..end].as_bytes())
+        .map_err(|e| format!("{}: {}", what, e))?;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
+        .map_err(|e| format!("{}: {}", what, e))?;
+    let plain = info.decrypt(password).map_err(|_| {
+        format!(
+            "{}: cannot decrypt the private key (wrong password, or a cipher netlisp does not have)",
+            what
+        )
+    })?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
 }
 
 /// Read a file for a TLS setting, naming it in the error.
