@@ -1076,14 +1076,17 @@ mod tests {
     #[test]
     fn pem_errors_name_the_source() {
         assert_eq!(
-            key_from_pem(b"nothing", "k.pem").unwrap_err(),
+            key_from_pem(b"nothing", "k.pem", None).unwrap_err(),
             "k.pem holds no PEM private key"
         );
         assert!(
-            key_from_pem(b"-----BEGIN ENCRYPTED PRIVATE KEY-----", "k.pem")
+            key_from_pem(b"-----BEGIN ENCRYPTED PRIVATE KEY-----", "k.pem", None)
                 .unwrap_err()
-                .contains("encrypted private key")
+                .contains("give its password")
         );
+        assert!(key_from_pem(b"Proc-Type: 4,ENCRYPTED", "k.pem", Some("x"))
+            .unwrap_err()
+            .contains("openssl pkcs8 -topk8"));
         assert_eq!(
             certs_from_pem(b"", "c.pem").unwrap_err(),
             "c.pem holds no PEM certificate"
