@@ -253,7 +253,7 @@ fn decrypt_pkcs8(text: &str, what: &str, password: &str) -> Result<PrivateKeyDer
         .find(end_tag)
         .map(|e| start + e + end_tag.len())
         .ok_or_else(|| format!("{}: the encrypted key has no END line", what))?;
-    let (_, der) = pkcs8::der::pem::decode_vec(text[start..end].as_bytes())
+    let (_, der) = pkcs8::der::pem::decode_vec(&text.as_bytes()[start..end])
         .map_err(|e| format!("{}: {}", what, e))?;
     let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
         .map_err(|e| format!("{}: {}", what, e))?;
