@@ -350,14 +350,31 @@ fn client_name(
         })
 }
 
+/// The context for `how`'s :SSL-CTX on `side`, after its
+/// CTX-CONFIGURE-CALLBACK has seen it.
+fn configured_context(ctx: &mut Ctx, ssl_ctx: &Value, configure: &Value, side: Side) -> R<Value> {
+    let context = context_for(ctx, ssl_ctx, side)?;
+    if configure.truthy() {
+        crate::eval::apply(ctx, configure, std::slice::from_ref(&context))?;
+    }
+    Ok(context)
+}
+
+/// A client layer from context `c` for server `name` (warning first if
+/// the context does not verify).
+fn client_layer(ctx: &mut Ctx, c: &SslContext, name: &str) -> R<Result<TlsLayer, String>> {
+    if !c.state.borrow().verify {
+        warn_unverified(ctx, c)?;
+    }
+    Ok(c.client_config()
+        .and_then(|cfg| TlsLayer::client(cfg, name)))
+}
+
 /// Attach SSL to socket stream `s` (the handshake runs on first use, or
 /// at once with [`handshake`]). `host` is the name the program
 /// connected to, for SNI and verification.
 pub fn attach(ctx: &mut Ctx, s: &Gc<Stream>, how: &Attach, host: Option<&str>) -> R<Value> {
-    let context = context_for(ctx, &how.ssl_ctx, how.side)?;
-    if how.ctx_configure.truthy() {
-        crate::eval::apply(ctx, &how.ctx_configure, std::slice::from_ref(&context))?;
-    }
+    let context = configured_context(ctx, &how.ssl_ctx, &how.ctx_configure, how.side)?;
     let c = context_obj(&context).expect("made above");
     let usable = with_socket_io(s, |io| match io.core() {
         None => Err("the stream has no open socket"),
@@ -377,9 +394,6 @@ pub fn attach(ctx: &mut Ctx, s: &Gc<Stream>, how: &Attach, host: Option<&str>) -
     };
     let layer = match side {
         Side::Client | Side::Both => {
-            if !c.state.borrow().verify {
-                warn_unverified(ctx, c)?;
-            }
             let name = client_name(&c.state.borrow(), how.host_name.as_deref(), host, s);
             let Some(name) = name else {
                 return Err(setting_error(
@@ -387,8 +401,7 @@ pub fn attach(ctx: &mut Ctx, s: &Gc<Stream>, how: &Attach, host: Option<&str>) -
                     "the stream has no peer to name for TLS; give :TLSEXT-HOST-NAME".into(),
                 ));
             };
-            c.client_config()
-                .and_then(|cfg| TlsLayer::client(cfg, &name))
+            client_layer(ctx, c, &name)?
         }
         Side::Server => c.server_config().and_then(TlsLayer::server),
     };
@@ -433,10 +446,7 @@ pub fn server_config_for(
     ssl_ctx: &Value,
     ctx_configure: &Value,
 ) -> R<Arc<rustls::ServerConfig>> {
-    let context = context_for(ctx, ssl_ctx, Side::Server)?;
-    if ctx_configure.truthy() {
-        crate::eval::apply(ctx, ctx_configure, std::slice::from_ref(&context))?;
-    }
+    let context = configured_context(ctx, ssl_ctx, ctx_configure, Side::Server)?;
     let c = context_obj(&context).expect("made above");
     match c.server_config() {
         Ok(cfg) => Ok(cfg),
