@@ -738,6 +738,8 @@ struct CommonKeys {
     protocol_version: usize,
     ctx_configure: usize,
     trusted_file: usize,
+    /// netlisp's shorter name for the trusted file.
+    trusted_file_alias: usize,
     trusted_directory: usize,
     name: usize,
     alpn: usize,
@@ -770,8 +772,10 @@ fn make_context(ctx: &mut Ctx, a: &[Value], side: Side, k: &CommonKeys) -> R<Val
         };
         load_key_file(ctx, c, f, password.as_deref())?;
     }
-    if let Some(f) = opt(a, k.trusted_file).filter(|v| v.truthy()) {
-        load_trusted_file(ctx, c, f)?;
+    for i in [k.trusted_file, k.trusted_file_alias] {
+        if let Some(f) = opt(a, i).filter(|v| v.truthy()) {
+            load_trusted_file(ctx, c, f)?;
+        }
     }
     if let Some(f) = opt(a, k.trusted_directory).filter(|v| v.truthy()) {
         load_trusted_directory(ctx, c, f)?;
@@ -870,12 +874,9 @@ crate::defbuiltins! {
         for (i, k) in [(8, ":APPLE-CONFIGURE-CALLBACK"), (16, ":APPLE-TRUST-CALLBACK"), (17, ":KEYCHAIN")] {
             refuse_option(ctx, opt(a, i), k, "use :CERT-FILE, :KEY-FILE and :OPENSSL-TRUSTED-FILE")?;
         }
-        let keys = CommonKeys { key_file: 0, password: 3, password_callback: 2, cert_file: 1, protocol_version: 4, ctx_configure: 6, trusted_file: 12, trusted_directory: 13, name: 20, alpn: 22, trusted_certificates: 23 };
+        let keys = CommonKeys { key_file: 0, password: 3, password_callback: 2, cert_file: 1, protocol_version: 4, ctx_configure: 6, trusted_file: 12, trusted_file_alias: 24, trusted_directory: 13, name: 20, alpn: 22, trusted_certificates: 23 };
         let v = make_context(ctx, a, Side::Client, &keys)?;
         let c = context_obj(&v).expect("a context");
-        if let Some(f) = opt(a, 24).filter(|v| v.truthy()) {
-            load_trusted_file(ctx, c, f)?;
-        }
         if let Some(h) = opt(a, 11).filter(|v| v.truthy()) {
             let h = crate::builtins::string_designator(ctx, h)?;
             c.change(|st| st.host_name = Some(h));
@@ -903,12 +904,9 @@ crate::defbuiltins! {
         for (i, k) in [(9, ":APPLE-CONFIGURE-CALLBACK"), (16, ":APPLE-TRUST-CALLBACK"), (17, ":KEYCHAIN")] {
             refuse_option(ctx, opt(a, i), k, "use :CERT-FILE and :KEY-FILE")?;
         }
-        let keys = CommonKeys { key_file: 0, password: 3, password_callback: 2, cert_file: 1, protocol_version: 5, ctx_configure: 7, trusted_file: 12, trusted_directory: 13, name: 20, alpn: 21, trusted_certificates: 22 };
+        let keys = CommonKeys { key_file: 0, password: 3, password_callback: 2, cert_file: 1, protocol_version: 5, ctx_configure: 7, trusted_file: 12, trusted_file_alias: 24, trusted_directory: 13, name: 20, alpn: 21, trusted_certificates: 22 };
         let v = make_context(ctx, a, Side::Server, &keys)?;
         let c = context_obj(&v).expect("a context");
-        if let Some(f) = opt(a, 24).filter(|v| v.truthy()) {
-            load_trusted_file(ctx, c, f)?;
-        }
         if let Some(m) = opt(a, 23) {
             let (peer, fail) = verification_keywords(ctx, m)?;
             c.change(|st| st.client_auth = client_auth(peer, fail));
