@@ -20,16 +20,29 @@ pub struct Module {
 }
 
 /// The bundled modules.
-pub static MODULES: &[Module] = &[Module {
-    names: &["BORDEAUX-THREADS", "BT", "BORDEAUX-THREADS-2", "BT2"],
-    packages: &["BORDEAUX-THREADS", "BT", "BORDEAUX-THREADS-2", "BT2"],
-    source: include_str!("../lisp/bordeaux-threads.lisp"),
-    file: "lisp/bordeaux-threads.lisp",
-}];
+pub static MODULES: &[Module] = &[
+    Module {
+        names: &["BORDEAUX-THREADS", "BT", "BORDEAUX-THREADS-2", "BT2"],
+        packages: &["BORDEAUX-THREADS", "BT", "BORDEAUX-THREADS-2", "BT2"],
+        source: include_str!("../lisp/bordeaux-threads.lisp"),
+        file: "lisp/bordeaux-threads.lisp",
+    },
+    Module {
+        names: &["ASDF", "QUICKLISP", "QUICKLISP-CLIENT", "QL"],
+        packages: &["ASDF", "ASDF/INTERFACE", "QUICKLISP-CLIENT", "QL"],
+        source: include_str!("../lisp/asdf.lisp"),
+        file: "lisp/asdf.lisp",
+    },
+    Module {
+        names: &["USOCKET", "USOCKET-SERVER", "CL-USOCKET"],
+        packages: &["USOCKET"],
+        source: include_str!("../lisp/usocket.lisp"),
+        file: "lisp/usocket.lisp",
+    },
+];
 
 /// Modules that need nothing: their functionality is built in.
 const BUILT_IN: &[&str] = &[
-    "ASDF",
     "UIOP",
     "SB-POSIX",
     "SB-INTROSPECT",
@@ -98,4 +111,9 @@ pub fn autoload_package(ctx: &mut Ctx, name: &str) -> R<()> {
         }
     }
     Ok(())
+}
+
+/// The names of the bundled modules (the first name of each), lower case.
+pub fn bundled_names() -> Vec<String> {
+    MODULES.iter().map(|m| m.names[0].to_lowercase()).collect()
 }

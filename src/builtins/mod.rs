@@ -64,6 +64,7 @@ pub fn tables() -> Vec<&'static [&'static Builtin]> {
         crate::mp::builtins::BUILTINS,
         crate::comm::connect::BUILTINS,
         crate::comm::server::BUILTINS,
+        crate::comm::sockets::BUILTINS,
         crate::comm::streams::BUILTINS,
         crate::comm::address::BUILTINS,
         crate::comm::inspect::BUILTINS,

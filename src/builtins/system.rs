@@ -365,6 +365,10 @@ crate::defbuiltins! {
         crate::modules::require(ctx, &name)?;
         Ok(Value::Nil)
     }
+    /// The bundled modules REQUIRE (and ASDF:LOAD-SYSTEM) can load, as strings.
+    fn BUNDLED_MODULES "NETLISP-SYSTEM:%BUNDLED-MODULES" "()" (ctx, a) {
+        Ok(crate::value::list_from(crate::modules::bundled_names().iter().map(|n| Array::string(n)).collect::<Vec<_>>()))
+    }
     /// Note that MODULE has been loaded.
     fn PROVIDE "PROVIDE" "(module-name)" (ctx, a) {
         let name = super::string_designator(ctx, &a[0])?;

@@ -1563,6 +1563,7 @@ crate::defbuiltins! {
             backlog,
             reuseport: flag(a, 10),
             v6only: ipv6.v6only(),
+            ..tcp::ListenOptions::default()
         };
         let core = match tcp::listen(&addr, &opts) {
             Ok(core) => registry::watch(core),

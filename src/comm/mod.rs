@@ -12,13 +12,16 @@
 //! * [`inspect`]: DESCRIBE of sockets and NETLISP:LIST-SOCKETS;
 //! * [`udp`]: the LispWorks-UDP names (COMM+), SOCKET-DATAGRAM;
 //! * [`unix`]: the Unix-domain names (COMM+);
-//! * [`tls`]: the SSL interface on rustls (contexts, ATTACH-SSL, ...).
+//! * [`tls`]: the SSL interface on rustls (contexts, ATTACH-SSL, ...);
+//! * [`sockets`]: the primitives the usocket, PORT and sb-bsd-sockets
+//!   layers in `lisp/` build on (listening handles, accept, waiting).
 
 pub mod address;
 pub mod async_io;
 pub mod connect;
 pub mod inspect;
 pub mod server;
+pub mod sockets;
 pub mod streams;
 pub mod tls;
 pub mod udp;

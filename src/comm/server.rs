@@ -466,6 +466,7 @@ fn start_up_server(ctx: &mut Ctx, a: &[Value]) -> R {
         backlog,
         reuseport: flag(a, 14),
         v6only: ipv6.v6only(),
+        ..ListenOptions::default()
     };
     let core = match tcp::listen(&addr, &opts) {
         Ok(c) => registry::adopt(c),

@@ -1,5 +1,5 @@
 //! TCP: connecting (each address in turn within one deadline), listening
-//! (SO_REUSEADDR always, port 0 = the OS chooses) and accepting. Every
+//! (SO_REUSEADDR unless asked not to, port 0 = the OS chooses) and accepting. Every
 //! wait parks only the calling Lisp process.
 
 use super::error::{Fault, NetError, NetResult, Op};
@@ -28,6 +28,8 @@ pub struct ListenOptions {
     pub backlog: i32,
     /// SO_REUSEPORT.
     pub reuseport: bool,
+    /// SO_REUSEADDR (on unless a dialect asks otherwise).
+    pub reuse_address: bool,
     /// IPV6_V6ONLY for an IPv6 listener (None: the system default).
     pub v6only: Option<bool>,
 }
@@ -37,6 +39,7 @@ impl Default for ListenOptions {
         ListenOptions {
             backlog: 128,
             reuseport: false,
+            reuse_address: true,
             v6only: None,
         }
     }
@@ -185,7 +188,7 @@ pub fn connect(
 pub fn listen(addr: &SocketAddr, opts: &ListenOptions) -> NetResult<SocketCore> {
     let at = |e: NetError| e.at(host_text(addr), Some(addr.port()));
     let s = new_socket(addr).map_err(at)?;
-    s.set_reuse_address(true)
+    s.set_reuse_address(opts.reuse_address)
         .map_err(|e| at(NetError::os(Op::Option, &e)))?;
     if opts.reuseport {
         s.set_reuse_port(true)
