@@ -39,6 +39,18 @@ pub static MODULES: &[Module] = &[
         source: include_str!("../lisp/usocket.lisp"),
         file: "lisp/usocket.lisp",
     },
+    Module {
+        names: &["PORT", "PORT-NET", "CLOCC-PORT"],
+        packages: &["PORT", "ORG.CONS.CLOCC/SDS/PORT"],
+        source: include_str!("../lisp/port.lisp"),
+        file: "lisp/port.lisp",
+    },
+    Module {
+        names: &["SB-BSD-SOCKETS"],
+        packages: &["SB-BSD-SOCKETS"],
+        source: include_str!("../lisp/sb-bsd-sockets.lisp"),
+        file: "lisp/sb-bsd-sockets.lisp",
+    },
 ];
 
 /// Modules that need nothing: their functionality is built in.
