@@ -41,12 +41,7 @@ fn open_core(ctx: &mut Ctx, v: &Value) -> R<Rc<SocketCore>> {
 
 /// The address to listen on: HOST resolved (NIL: every interface of
 /// the family IPV6 asks for).
-fn listen_on(
-    ctx: &mut Ctx,
-    host: &Value,
-    ipv6: Ipv6Choice,
-    port: u16,
-) -> R<NetResult<SocketAddr>> {
+fn listen_on(ctx: &mut Ctx, host: &Value, ipv6: Ipv6Choice, port: u16) -> R<NetResult<SocketAddr>> {
     if host.is_nil() {
         let ip: IpAddr = match ipv6 {
             Ipv6Choice::Yes | Ipv6Choice::Both => Ipv6Addr::UNSPECIFIED.into(),
@@ -56,10 +51,13 @@ fn listen_on(
     }
     let h = hostspec(ctx, host)?;
     Ok(match resolve_spec(ctx, &h, ipv6.family(), None)? {
-        Ok(addrs) => match addrs.first() {
-            Some(a) => Ok(a.with_port(port)),
-            None => Err(NetError::new(Fault::HostNotFound, Op::Bind, "no address").at(h.text(), Some(port))),
-        },
+        Ok(addrs) => {
+            match addrs.first() {
+                Some(a) => Ok(a.with_port(port)),
+                None => Err(NetError::new(Fault::HostNotFound, Op::Bind, "no address")
+                    .at(h.text(), Some(port))),
+            }
+        }
         Err(e) => Err(NetError { op: Op::Bind, ..e }.at(h.text(), Some(port))),
     })
 }
@@ -68,9 +66,8 @@ fn listen_on(
 /// ready at once.
 fn ready_now(ctx: &mut Ctx, v: &Value) -> R<(bool, Option<i32>)> {
     if let Value::Stream(s) = v {
-        let ready = !s.is_open()
-            || crate::stream::listen(ctx, s)?
-            || s.bytes().is_some_and(|b| b.at_eof());
+        let ready =
+            !s.is_open() || crate::stream::listen(ctx, s)? || s.bytes().is_some_and(|b| b.at_eof());
         let fd = s.bytes().and_then(|b| b.io.borrow().fd());
         return Ok((ready, fd));
     }
@@ -161,7 +158,13 @@ static OPTIONS: &[SocketOption] = &[
     SocketOption {
         name: "LINGER",
         get: |s| s.linger().map(seconds_value),
-        set: |s, v| s.set_linger(if v.is_nil() { None } else { Some(duration_of(v).unwrap_or_default()) }),
+        set: |s, v| {
+            s.set_linger(if v.is_nil() {
+                None
+            } else {
+                Some(duration_of(v).unwrap_or_default())
+            })
+        },
     },
     SocketOption {
         name: "TYPE",
@@ -179,7 +182,11 @@ fn option_named(ctx: &mut Ctx, v: &Value) -> R<&'static SocketOption> {
         Some(o) => Ok(o),
         None => {
             let names: Vec<String> = OPTIONS.iter().map(|o| format!(":{}", o.name)).collect();
-            Err(cond::type_error(ctx, v.clone(), &format!("(MEMBER {})", names.join(" "))))
+            Err(cond::type_error(
+                ctx,
+                v.clone(),
+                &format!("(MEMBER {})", names.join(" ")),
+            ))
         }
     }
 }

@@ -336,7 +336,8 @@ impl Scheduler {
 
     /// Run other processes until `done` holds. Err if nothing can ever
     /// make it hold (every process waits and nothing can wake them).
-    fn run_until(&self, done: &dyn Fn() -> bool) -> Result<(), Stuck> {
+    /// `idle` runs each time the thread is about to sleep in the poll.
+    fn run_until(&self, done: &dyn Fn() -> bool, idle: &mut dyn FnMut()) -> Result<(), Stuck> {
         loop {
             if done() || self.quit.get().is_some() {
                 return Ok(());
@@ -370,6 +371,9 @@ impl Scheduler {
                 && self.external.is_empty()
             {
                 return Err(Stuck);
+            }
+            if timeout != Some(Duration::ZERO) {
+                idle();
             }
             self.poll_io(timeout);
         }
@@ -777,8 +781,14 @@ fn switch_out(ctx: &mut Ctx, p: &Value, req: Request) -> R<()> {
     ctx.unwind_bindings();
     if proc.is_main {
         let stuck = match req {
+            // Whatever the program printed shows before the whole thread
+            // sleeps (a server waiting for its next client, say), as a
+            // line-buffered stdout would show it, without a write per line.
             Request::Block => s
-                .run_until(&|| process(&s.main).state.get() != State::Blocked)
+                .run_until(
+                    &|| process(&s.main).state.get() != State::Blocked,
+                    &mut || crate::stream::flush_standard(ctx),
+                )
                 .is_err(),
             Request::Yield => {
                 s.run_round();
@@ -1040,7 +1050,9 @@ pub fn finish_main(ctx: &mut Ctx) -> R<()> {
     if s.live.borrow().len() > 1 {
         ctx.unwind_bindings();
         main.state.set(State::Blocked);
-        let r = s.run_until(&|| s.live.borrow().len() <= 1);
+        let r = s.run_until(&|| s.live.borrow().len() <= 1, &mut || {
+            crate::stream::flush_standard(ctx)
+        });
         main.state.set(State::Running);
         ctx.rewind_bindings();
         if r.is_err() {
