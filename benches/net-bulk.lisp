@@ -2,12 +2,15 @@
 ;;; netlisp, 64 KiB READ-SEQUENCE / WRITE-SEQUENCE on octet vectors.
 ;;; Prints the megabytes per second. Arguments: [MIB] (default 256) and
 ;;; "unix" to go through a Unix-domain socket in /tmp instead of TCP, or
-;;; "tls" for TCP with TLS (a self-signed certificate made in memory).
+;;; "tls" for TCP with TLS (a self-signed certificate made in memory), or
+;;; "usocket" for TCP with both ends written in usocket.
 (require "comm")
+(require :usocket)
 
 (defvar *mib* (if netlisp:*args* (parse-integer (first netlisp:*args*)) 256))
 (defvar *unix* (equal (second netlisp:*args*) "unix"))
 (defvar *tls* (equal (second netlisp:*args*) "tls"))
+(defvar *usocket* (equal (second netlisp:*args*) "usocket"))
 (defvar *server-ctx* nil)
 (defvar *client-ctx* nil)
 (when *tls*
@@ -30,22 +33,45 @@
                 while (= n 65536))))
       (mp:semaphore-release *done*))))
 
+(defun usocket-sink (listener)
+  (mp:process-run-function "usocket sink" '()
+    (lambda ()
+      (let* ((c (usocket:socket-accept listener :element-type '(unsigned-byte 8)))
+             (s (usocket:socket-stream c))
+             (buf (make-array 65536 :element-type '(unsigned-byte 8))))
+        (loop for n = (read-sequence buf s)
+              do (incf *received* n)
+              while (= n 65536))
+        (usocket:socket-close c))
+      (mp:semaphore-release *done*))))
+
+(defvar *listener*
+  (when *usocket*
+    (let ((l (usocket:socket-listen "127.0.0.1" 0 :element-type '(unsigned-byte 8))))
+      (setf *port* (usocket:get-local-port l))
+      (usocket-sink l)
+      l)))
+
 (defvar *server*
-  (comm:start-up-server :function 'sink :wait t
+  (unless *usocket*
+   (comm:start-up-server :function 'sink :wait t
                         :path (and *unix* *path*)
                         :service 0 :address "127.0.0.1"
                         :announce (lambda (s c) (declare (ignore c))
-                                    (when s (setf *port* (nth-value 1 (comm:get-socket-address s)))))))
+                                    (when s (setf *port* (nth-value 1 (comm:get-socket-address s))))))))
 
 (let ((buf (make-array 65536 :element-type '(unsigned-byte 8) :initial-element 7))
       (start (get-internal-real-time)))
-  (with-open-stream (s (if *unix*
-                           (comm+:open-unix-stream *path* :errorp t :element-type '(unsigned-byte 8))
-                           (comm:open-tcp-stream "127.0.0.1" *port* :errorp t :ssl-ctx *client-ctx*
-                                                 :element-type '(unsigned-byte 8))))
+  (with-open-stream (s (cond (*unix*
+                              (comm+:open-unix-stream *path* :errorp t :element-type '(unsigned-byte 8)))
+                             (*usocket*
+                              (usocket:socket-stream
+                               (usocket:socket-connect "127.0.0.1" *port* :element-type '(unsigned-byte 8))))
+                             (t (comm:open-tcp-stream "127.0.0.1" *port* :errorp t :ssl-ctx *client-ctx*
+                                                      :element-type '(unsigned-byte 8)))))
     (dotimes (i (* *mib* 16)) (write-sequence buf s)))
   (mp:semaphore-acquire *done*)
   (let ((secs (/ (- (get-internal-real-time) start) internal-time-units-per-second)))
     (assert (= *received* (* *mib* 1024 1024)))
     (format t "~,1F~%" (/ *mib* secs))))
-(comm:server-terminate *server*)
+(if *server* (comm:server-terminate *server*) (usocket:socket-close *listener*))

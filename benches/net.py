@@ -27,6 +27,9 @@ Rows (each a median of --reps runs, interleaved netlisp / peer):
            the latency of one more client's connect + round trip
   churn    sequential connect / round trip / close, 100,000 times (20,000
            with --quick): echo-server RSS after 1,000 and at the end
+  dialect  the echo and bulk rows with both ends in usocket
+           (examples/usocket-echo-server.lisp, net-bulk.lisp usocket)
+           against the COMM figures: the layer must cost under 10%
 
 Targets (issue 8): bulk and echo at least CPython's, http at least 5x,
 (issue 12): udp and unix at least CPython's, async at least 1.5x,
@@ -396,6 +399,27 @@ def churn(total):
         return early, server.rss_mib(), rate
 
 
+def usocket_bulk(impl, mib):
+    mode = ["usocket"] if impl == "usocket" else []
+    return float(run_out([NETLISP, os.path.join(HERE, "net-bulk.lisp"), str(mib)] + mode))
+
+
+def usocket_echo(impl, n):
+    port = free_port()
+    example = "usocket-echo-server.lisp" if impl == "usocket" else "echo-server.lisp"
+    with Server([NETLISP, os.path.join(ROOT, "examples", example), str(port)], port):
+        return float(run_out([PYTHON, "-c", ECHO_CLIENT, str(port), str(n)]))
+
+
+def median_dialect(fn, arg, reps):
+    """Interleaved medians for usocket and COMM (both netlisp)."""
+    runs = {"usocket": [], "comm": []}
+    for _ in range(reps):
+        for impl in runs:
+            runs[impl].append(fn(impl, arg))
+    return statistics.median(runs["usocket"]), statistics.median(runs["comm"])
+
+
 def median_pair(fn, arg, reps):
     """Interleaved medians for netlisp and python3."""
     runs = {"netlisp": [], "python3": []}
@@ -439,6 +463,14 @@ def main():
     print("|---|---:|---:|---:|---|")
     for name, n, p, r, t in rows:
         print("| %s | %.0f | %.0f | %.2fx | %s |" % (name, n, p, r, t))
+
+    print()
+    print("| dialect layer | usocket | COMM | ratio | target |")
+    print("|---|---:|---:|---:|---|")
+    u, c = median_dialect(usocket_echo, 2000 if args.quick else 10000, reps)
+    print("| echo 64-byte round trips/s, 4 clients | %.0f | %.0f | %.2fx | >= 0.9 |" % (u, c, u / c))
+    u, c = median_dialect(usocket_bulk, 64 if args.quick else 256, reps)
+    print("| bulk 64 KiB writes, MB/s | %.0f | %.0f | %.2fx | >= 0.9 |" % (u, c, u / c))
 
     count = 2000 if args.quick else 10000
     base, rss, latency = idle(count)
