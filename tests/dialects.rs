@@ -294,3 +294,51 @@ fn asdf_and_quicklisp_load_bundled_systems() {
         out.stderr
     );
 }
+
+/// Unix-domain stream sockets in usocket (a pathname host) and
+/// sb-bsd-sockets (LOCAL-SOCKET), their files removed on close; PORT's
+/// WITH-TIMEOUT and MAKE-PROCESS.
+#[test]
+fn unix_sockets_in_usocket_and_sb_bsd_sockets_and_port_processes() {
+    let dir = std::env::temp_dir().join(format!("netlisp-ux-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run_lisp(
+        r#"(require :usocket) (require :sb-bsd-sockets) (require "port")
+(destructuring-bind (dir) netlisp:*args*
+  (let* ((path (concatenate 'string dir "/u.sock"))
+         (l (usocket:socket-listen (pathname path) nil))
+         (c (usocket:socket-connect (pathname path) nil))
+         (s (usocket:socket-accept l)))
+    (write-line "over unix" (usocket:socket-stream c))
+    (force-output (usocket:socket-stream c))
+    (print (read-line (usocket:socket-stream s)))
+    (mapc #'usocket:socket-close (list s c l))
+    (print (probe-file path)))
+  (let* ((path (concatenate 'string dir "/b.sock"))
+         (l (make-instance 'sb-bsd-sockets:local-socket :type :stream)))
+    (sb-bsd-sockets:socket-bind l path)
+    (sb-bsd-sockets:socket-listen l 5)
+    (print (equal (sb-bsd-sockets:socket-name l) path))
+    (let ((c (make-instance 'sb-bsd-sockets:local-socket :type :stream)))
+      (sb-bsd-sockets:socket-connect c path)
+      (let ((s (sb-bsd-sockets:socket-accept l))
+            (o (sb-bsd-sockets:socket-make-stream c :input t :output t)))
+        (write-line "bsd unix" o) (force-output o)
+        (print (read-line (sb-bsd-sockets:socket-make-stream s :input t :output t)))
+        (mapc #'sb-bsd-sockets:socket-close (list s c l))))
+    (print (probe-file path))))
+(print (port:with-timeout (0.2 :timed-out) (sleep 5) :finished))
+(print (port:with-timeout (2 :timed-out) :quick))
+(let* ((box (mp:make-mailbox))
+       (p (port:make-process "adder" (lambda (a b) (mp:mailbox-send box (+ a b))) 1 2)))
+  (print (list (port:processp p) (mp:mailbox-read box))))"#,
+        &[dir.to_str().unwrap()],
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        out.stdout, "\n\"over unix\" \nNIL \nT \n\"bsd unix\" \nNIL \n:TIMED-OUT \n:QUICK \n(T 3) ",
+        "{}",
+        out.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
