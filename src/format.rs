@@ -299,6 +299,7 @@ impl Out {
     }
 }
 
+#[derive(PartialEq, Eq)]
 enum Flow {
     Normal,
     /// ~^ : leave the innermost iteration or the whole format.
@@ -1275,10 +1276,12 @@ impl Fmt<'_> {
                         break;
                     }
                 } else {
+                    let before = args.pos;
                     match self.run(&body, args)? {
                         Flow::Normal => {}
                         _ => break,
                     }
+                    self.check_progress(max, before, args)?;
                 }
             }
             return Ok(Flow::Normal);
@@ -1308,7 +1311,12 @@ impl Fmt<'_> {
                     break;
                 }
             } else {
-                match self.run(&body, &mut a2)? {
+                let before = a2.pos;
+                let flow = self.run(&body, &mut a2)?;
+                if flow == Flow::Normal {
+                    self.check_progress(max, before, &a2)?;
+                }
+                match flow {
                     Flow::Normal => {}
                     Flow::UpAll => {
                         return Err(cond::format_error(
@@ -1321,6 +1329,19 @@ impl Fmt<'_> {
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// An unbounded ~{ whose body took no argument while some remain
+    /// would repeat the same step forever (SBCL hangs there): a
+    /// FORMAT-ERROR instead, since format strings can come from input.
+    fn check_progress(&mut self, max: Option<i64>, before: usize, args: &Args) -> R<()> {
+        if max.is_none() && args.pos <= before && args.remaining() > 0 {
+            return Err(cond::format_error(
+                self.ctx,
+                "the body of ~{ uses no arguments, so the loop would never end".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn justify(&mut self, d: &Directive, args: &mut Args) -> R<Flow> {

@@ -1,0 +1,36 @@
+;;;; Streams and files (issue 3). Files live in the working directory,
+;;;; which the test runner makes fresh for each file.
+(load (merge-pathnames "../harness.lisp" *load-truename*))
+
+(section "writing and reading files")
+(is (with-open-file (s "t1.txt" :direction :output :if-exists :supersede) (write-line "first line" s) (format s "second ~a~%" 2) (write-string "third" s) 'written))
+(is (with-open-file (s "t1.txt") (list (read-line s) (read-line s) (read-line s) (read-line s nil 'eof))))
+(is (with-open-file (s "t1.txt") (loop for line = (read-line s nil) while line collect line)))
+(is (with-open-file (s "t1.txt") (file-length s)))
+(is (with-open-file (s "t1.txt") (read-char s) (read-char s) (file-position s)))
+(is (with-open-file (s "t1.txt") (file-position s 6) (read-line s)))
+(is (with-open-file (s "t1.txt") (list (peek-char nil s) (read-char s) (progn (unread-char #\f s) (read-char s)))))
+(is (with-open-file (s "t1.txt" :direction :output :if-exists :append) (write-line "" s) (write-line "appended" s)))
+(is (with-open-file (s "t1.txt") (let ((n 0)) (loop while (read-line s nil) do (incf n)) n)))
+(is (with-open-file (s "t1.txt" :direction :output :if-exists nil) s))
+(is (handler-case (with-open-file (s "t1.txt" :direction :output :if-exists :error) s) (file-error () 'exists)))
+(is (with-open-file (s "missing.txt" :if-does-not-exist nil) s))
+(is (handler-case (with-open-file (s "missing.txt") s) (file-error () 'missing)))
+(is (with-open-file (s "new.txt" :direction :output :if-does-not-exist :create) (print '(a "b" 3) s) 'ok))
+(is (with-open-file (s "new.txt") (read s)))
+(is (with-open-file (s "new.txt") (list (read s nil :eof) (read s nil :eof))))
+(is (with-open-file (s "forms.lisp" :direction :output :if-exists :supersede) (format s "(defun from-file () 'loaded)~%(defvar *loaded-var* 42)~%") t))
+(is (progn (load "forms.lisp") (list (from-file) *loaded-var*)))
+(is (load "missing-file.lisp" :if-does-not-exist nil))
+
+(section "binary files")
+(is (with-open-file (s "b.bin" :direction :output :element-type '(unsigned-byte 8) :if-exists :supersede) (write-byte 1 s) (write-byte 255 s) (write-sequence #(10 20 30) s) 'ok))
+(is (with-open-file (s "b.bin" :element-type '(unsigned-byte 8)) (list (read-byte s) (read-byte s) (read-byte s) (file-length s))))
+(is (with-open-file (s "b.bin" :element-type '(unsigned-byte 8)) (let ((buf (make-array 10 :element-type '(unsigned-byte 8) :initial-element 0))) (list (read-sequence buf s) buf))))
+(is (with-open-file (s "b.bin" :element-type '(unsigned-byte 8)) (read-byte s) (read-byte s) (read-byte s) (read-byte s) (read-byte s) (read-byte s nil :eof)))
+(is (with-open-file (s "b.bin" :element-type '(unsigned-byte 8)) (stream-element-type s)))
+(is (with-open-file (s "t1.txt") (let ((buf (make-string 5))) (list (read-sequence buf s) buf))))
+(is (with-open-file (s "t1.txt") (let ((buf (make-string 20 :initial-element #\.))) (list (read-sequence buf s :start 2 :end 7) buf))))
+
+(section "file system")
+(is (not (null (pro
