@@ -829,7 +829,14 @@ impl Fmt<'_> {
             'X' => self.integer_dir(d, args, 16)?,
             'R' => {
                 if !d.params.is_empty() && !matches!(d.params[0], Param::None) {
-                    let base = param_int(self.ctx, d.params.first(), args, 10)? as u32;
+                    let base = param_int(self.ctx, d.params.first(), args, 10)?;
+                    if !(2..=36).contains(&base) {
+                        return Err(cond::format_error(
+                            self.ctx,
+                            format!("the radix of ~R must be between 2 and 36, not {}", base),
+                        ));
+                    }
+                    let base = base as u32;
                     let rest = Directive {
                         params: d.params[1..].to_vec(),
                         ..d.clone()

@@ -861,6 +861,8 @@ fn parse_float(neg: bool, body: &[char], single_default: bool) -> Option<Value> 
 
 /// Print an integer in a base (digits above 9 in upper case).
 pub fn integer_string(v: &Value, base: u32) -> String {
+    // Callers check the base; a bad one must still not panic.
+    let base = if (2..=36).contains(&base) { base } else { 10 };
     match v {
         Value::Fixnum(n) => {
             if base == 10 {

@@ -1,7 +1,7 @@
 //! Arrays and vectors: MAKE-ARRAY with specialised element types, AREF,
 //! fill pointers, VECTOR-PUSH-EXTEND and ADJUST-ARRAY.
 
-use super::{index, opt, opt_nil};
+use super::{index, opt};
 use crate::array::{Array, ArrayData, ElemType};
 use crate::conditions as cond;
 use crate::ctx::{Ctx, R};
@@ -465,35 +465,107 @@ crate::defbuiltins! {
         Ok(arr.get(i))
     }
     /// Bitwise AND of bit arrays.
-    fn BIT_AND "BIT-AND" "(bit-array-1 bit-array-2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x & y) }
-    /// Bitwise OR of bit arrays.
-    fn BIT_IOR "BIT-IOR" "(bit-array-1 bit-array-2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x | y) }
-    /// Bitwise XOR of bit arrays.
-    fn BIT_XOR "BIT-XOR" "(bit-array-1 bit-array-2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x ^ y) }
-    /// Bitwise complement of a bit array.
+    fn BIT_AND "BIT-AND" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x & y) }
+    /// Bitwise inclusive OR of bit arrays.
+    fn BIT_IOR "BIT-IOR" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x | y) }
+    /// Bitwise exclusive OR of bit arrays.
+    fn BIT_XOR "BIT-XOR" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x ^ y) }
+    /// Bitwise equivalence (complement of XOR) of bit arrays.
+    fn BIT_EQV "BIT-EQV" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| 1 ^ (x ^ y)) }
+    /// Complement of the bitwise AND of bit arrays.
+    fn BIT_NAND "BIT-NAND" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| 1 ^ (x & y)) }
+    /// Complement of the bitwise OR of bit arrays.
+    fn BIT_NOR "BIT-NOR" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| 1 ^ (x | y)) }
+    /// AND of the complement of BIT-ARRAY1 with BIT-ARRAY2.
+    fn BIT_ANDC1 "BIT-ANDC1" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| (1 ^ x) & y) }
+    /// AND of BIT-ARRAY1 with the complement of BIT-ARRAY2.
+    fn BIT_ANDC2 "BIT-ANDC2" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x & (1 ^ y)) }
+    /// OR of the complement of BIT-ARRAY1 with BIT-ARRAY2.
+    fn BIT_ORC1 "BIT-ORC1" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| (1 ^ x) | y) }
+    /// OR of BIT-ARRAY1 with the complement of BIT-ARRAY2.
+    fn BIT_ORC2 "BIT-ORC2" "(bit-array1 bit-array2 &optional opt-arg)" (ctx, a) { bitop(ctx, a, |x, y| x | (1 ^ y)) }
+    /// Bitwise complement of a bit array (into OPT-ARG: T for BIT-ARRAY
+    /// itself, or a bit array of the same dimensions).
     fn BIT_NOT "BIT-NOT" "(bit-array &optional opt-arg)" (ctx, a) {
-        let x = array(ctx, &a[0])?;
-        let bits: Vec<u8> = x.to_vec().iter().map(|b| 1 - b.as_fixnum().unwrap_or(0) as u8).collect();
-        Ok(Array::vector(ArrayData::U8(bits), ElemType::Bit).into_value())
+        let x = bit_array(ctx, &a[0])?;
+        let out = bit_result(ctx, &x, &a[0], opt(a, 1))?;
+        let bits: Vec<u8> = bits_of(&x).into_iter().map(|b| 1 ^ b).collect();
+        store_bits(&out, &bits);
+        Ok(Value::Array(out))
     }
 }
 
+/// A bit array argument (any rank), else a TYPE-ERROR.
+fn bit_array(ctx: &mut Ctx, v: &Value) -> R<Gc<Array>> {
+    match v {
+        Value::Array(x) if x.elt == ElemType::Bit => Ok(x.clone()),
+        _ => Err(cond::type_error(ctx, v.clone(), "(ARRAY BIT)")),
+    }
+}
+
+/// Every bit of a bit array, row-major.
+fn bits_of(x: &Array) -> Vec<u8> {
+    let d = x.data.borrow();
+    (0..d.len())
+        .map(|i| d.get(i).as_fixnum().unwrap_or(0) as u8)
+        .collect()
+}
+
+fn store_bits(out: &Array, bits: &[u8]) {
+    let mut d = out.data.borrow_mut();
+    for (i, b) in bits.iter().enumerate() {
+        d.set(i, Value::Fixnum(*b as i64));
+    }
+}
+
+/// Where a bit function's result goes: a fresh array shaped like `x`
+/// (OPT-ARG NIL or absent), `x` itself (T), or OPT-ARG, a bit array of
+/// the same dimensions.
+fn bit_result(ctx: &mut Ctx, x: &Gc<Array>, xv: &Value, opt_arg: Option<&Value>) -> R<Gc<Array>> {
+    match opt_arg {
+        None | Some(Value::Nil) => {
+            let n = x.total_size();
+            let mut fresh = Array::vector(ArrayData::U8(vec![0; n]), ElemType::Bit);
+            if x.dims.is_some() {
+                fresh.dims = x.dims.clone();
+            }
+            Ok(Gc::new(fresh))
+        }
+        Some(Value::Symbol(t)) if Gc::ptr_eq(t, &crate::world::w().s.t) => Ok(x.clone()),
+        Some(v) => {
+            let out = bit_array(ctx, v)?;
+            same_dimensions(ctx, x, xv, &out, v)?;
+            Ok(out)
+        }
+    }
+}
+
+fn same_dimensions(ctx: &mut Ctx, x: &Array, xv: &Value, y: &Array, yv: &Value) -> R<()> {
+    if x.dimensions() == y.dimensions() {
+        return Ok(());
+    }
+    Err(cond::simple_error(
+        ctx,
+        format!(
+            "the bit arrays {} and {} do not have the same dimensions",
+            crate::printer::prin1_string(xv),
+            crate::printer::prin1_string(yv)
+        ),
+    ))
+}
+
 fn bitop(ctx: &mut Ctx, a: &[Value], f: fn(u8, u8) -> u8) -> R {
-    let x = array(ctx, &a[0])?;
-    let y = array(ctx, &a[1])?;
-    let bits: Vec<u8> = x
-        .to_vec()
-        .iter()
-        .zip(y.to_vec().iter())
-        .map(|(p, q)| {
-            f(
-                p.as_fixnum().unwrap_or(0) as u8,
-                q.as_fixnum().unwrap_or(0) as u8,
-            )
-        })
+    let x = bit_array(ctx, &a[0])?;
+    let y = bit_array(ctx, &a[1])?;
+    same_dimensions(ctx, &x, &a[0], &y, &a[1])?;
+    let out = bit_result(ctx, &x, &a[0], opt(a, 2))?;
+    let bits: Vec<u8> = bits_of(&x)
+        .into_iter()
+        .zip(bits_of(&y))
+        .map(|(p, q)| f(p, q))
         .collect();
-    let _ = opt_nil(a, 2);
-    Ok(Array::vector(ArrayData::U8(bits), ElemType::Bit).into_value())
+    store_bits(&out, &bits);
+    Ok(Value::Array(out))
 }
 
 /// SETF functions defined here.

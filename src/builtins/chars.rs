@@ -94,13 +94,13 @@ crate::defbuiltins! {
     /// The weight of CHARACTER as a digit in RADIX, or NIL.
     fn DIGIT_CHAR_P "DIGIT-CHAR-P" "(character &optional (radix 10))" (ctx, a) {
         let c = character(ctx, &a[0])?;
-        let r = match opt(a, 1) { Some(v) => index(ctx, v)? as u32, None => 10 };
+        let r = match opt(a, 1) { Some(v) => super::radix(ctx, v)?, None => 10 };
         Ok(c.to_digit(r).map(|d| Value::Fixnum(d as i64)).unwrap_or(Value::Nil))
     }
     /// The character of digit WEIGHT in RADIX, or NIL.
     fn DIGIT_CHAR "DIGIT-CHAR" "(weight &optional (radix 10))" (ctx, a) {
         let w = index(ctx, &a[0])? as u32;
-        let r = match opt(a, 1) { Some(v) => index(ctx, v)? as u32, None => 10 };
+        let r = match opt(a, 1) { Some(v) => super::radix(ctx, v)?, None => 10 };
         Ok(char::from_digit(w, r).map(|c| Value::Char(c.to_ascii_uppercase())).unwrap_or(Value::Nil))
     }
     /// True if all characters are the same.

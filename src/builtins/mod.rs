@@ -220,6 +220,14 @@ pub fn index(ctx: &mut Ctx, v: &Value) -> R<usize> {
     }
 }
 
+/// A radix argument: an integer from 2 to 36 (else a TYPE-ERROR).
+pub fn radix(ctx: &mut Ctx, v: &Value) -> R<u32> {
+    match v {
+        Value::Fixnum(n) if (2..=36).contains(n) => Ok(*n as u32),
+        _ => Err(cond::type_error(ctx, v.clone(), "(INTEGER 2 36)")),
+    }
+}
+
 /// An optional non-negative index (NIL or absent gives None).
 pub fn opt_index(ctx: &mut Ctx, a: &[Value], i: usize) -> R<Option<usize>> {
     match opt(a, i) {

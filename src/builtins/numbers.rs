@@ -662,7 +662,7 @@ crate::defbuiltins! {
         let chars = super::string(ctx, &a[0])?.chars();
         let start = super::opt_index(ctx, a, 1)?.unwrap_or(0);
         let end = super::opt_index(ctx, a, 2)?.unwrap_or(chars.len());
-        let radix = match opt(a, 3) { Some(v) => index(ctx, v)? as u32, None => 10 };
+        let radix = match opt(a, 3) { Some(v) => super::radix(ctx, v)?, None => 10 };
         let junk = super::flag(a, 4);
         if start > end || end > chars.len() {
             return Err(cond::simple_error(ctx, format!("bounds {}..{} are bad for a string of length {}", start, end, chars.len())));
