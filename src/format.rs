@@ -299,6 +299,24 @@ impl Out {
     }
 }
 
+/// The most digits (or the largest scale factor) a float directive
+/// prints: each is a power of ten in bignum arithmetic, so a parameter
+/// from input must not ask for millions.
+const MAX_FLOAT_DIGITS: i64 = 10_000;
+
+fn digits_param(ctx: &mut Ctx, v: Option<i64>) -> R<Option<i64>> {
+    match v {
+        Some(n) if n.abs() > MAX_FLOAT_DIGITS => Err(cond::format_error(
+            ctx,
+            format!(
+                "a float directive cannot print {} digits (at most {})",
+                n, MAX_FLOAT_DIGITS
+            ),
+        )),
+        v => Ok(v),
+    }
+}
+
 #[derive(PartialEq, Eq)]
 enum Flow {
     Normal,
@@ -916,9 +934,9 @@ impl Fmt<'_> {
                 };
                 let p = FloatParams {
                     w,
-                    d: dd,
-                    e,
-                    k,
+                    d: digits_param(self.ctx, dd)?,
+                    e: digits_param(self.ctx, e)?,
+                    k: digits_param(self.ctx, k)?,
                     ovf,
                     pad: padchar,
                     marker,
@@ -933,7 +951,9 @@ impl Fmt<'_> {
             }
             '$' => {
                 let dd = param_int(self.ctx, d.params.first(), args, 2)?;
+                let dd = digits_param(self.ctx, Some(dd))?.unwrap_or(2);
                 let n = param_int(self.ctx, d.params.get(1), args, 1)?;
+                let n = digits_param(self.ctx, Some(n))?.unwrap_or(1);
                 let w = param_int(self.ctx, d.params.get(2), args, 0)?;
                 let padchar = param_char(self.ctx, d.params.get(3), args, ' ')?;
                 let v = args.next(self.ctx)?;
