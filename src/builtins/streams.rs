@@ -560,6 +560,9 @@ crate::defbuiltins! {
         if let Some(p) = st::pretty_state(&s) {
             let q = crate::number::divide(ctx, &a[1], &Value::Fixnum(1), crate::number::Rounding::Truncate, "PPRINT-INDENT")?.0;
             let n = super::int(ctx, &q)?;
+            if n.abs() > 100_000_000 {
+                return Err(cond::type_error(ctx, a[1].clone(), "(INTEGER -100000000 100000000)"));
+            }
             let kind = match &a[0] { Value::Symbol(k) if k.name() == "CURRENT" => IndentKind::Current, _ => IndentKind::Block };
             p.borrow_mut().indent(kind, n);
         }
@@ -568,15 +571,12 @@ crate::defbuiltins! {
     /// Tab on a pretty stream (:LINE :SECTION :LINE-RELATIVE :SECTION-RELATIVE).
     fn PPRINT_TAB "PPRINT-TAB" "(kind colnum colinc &optional stream)" (ctx, a) {
         let s = out_stream(ctx, a, 3)?;
-        let colnum = index(ctx, &a[1])?;
-        let colinc = index(ctx, &a[2])?;
+        let colnum = column(ctx, &a[1])?;
+        let colinc = column(ctx, &a[2])?;
+        // Outside a pretty-printing stream PPRINT-TAB has no effect (CLHS).
         if let Some(p) = st::pretty_state(&s) {
             let kind = match &a[0] { Value::Symbol(k) => match k.name() { "SECTION" => TabKind::Section, "LINE-RELATIVE" => TabKind::LineRelative, "SECTION-RELATIVE" => TabKind::SectionRelative, _ => TabKind::Line }, _ => TabKind::Line };
             p.borrow_mut().tab(kind, colnum, colinc);
-        } else {
-            let col = s.column();
-            let n = if col < colnum { colnum - col } else if colinc == 0 { 0 } else { colinc - ((col - colnum) % colinc) };
-            st::write_str(ctx, &s, &" ".repeat(n))?;
         }
         Ok(Value::Nil)
     }
@@ -883,5 +883,14 @@ impl crate::stream::ByteDest for OctetRange<'_> {
                 "the vector changed size during READ-SEQUENCE",
             )),
         }
+    }
+}
+
+/// A column count for the pretty printer: at most 100,000,000 (what
+/// FORMAT allows), since the spaces are really written.
+fn column(ctx: &mut Ctx, v: &Value) -> R<usize> {
+    match v {
+        Value::Fixnum(n) if (0..=100_000_000).contains(n) => Ok(*n as usize),
+        _ => Err(cond::type_error(ctx, v.clone(), "(INTEGER 0 100000000)")),
     }
 }

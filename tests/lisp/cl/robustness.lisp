@@ -39,3 +39,11 @@
 (is (with-output-to-string (s) (pprint-logical-block (s '(a b)) (write (list (pprint-pop) (pprint-pop) (pprint-pop)) :stream s))))
 (is (let ((*print-circle* t) (x (list 1 2))) (setf (cddr x) x) (with-output-to-string (s) (pprint-fill s x))))
 (is (with-output-to-string (s) (pprint-fill s '(1 2 . 3))))
+
+(section "sizes from arguments found by the fuzz targets")
+(is (handler-case (format nil "~vR" 0 3) (error () :error)))
+(is (format nil "~vR" 2 5))
+(is (digit-char-p #\1 40))
+(is (digit-char 1 99))
+(is (parse-integer "12" :radix 1))
+(is (with-output-to-string (s) (pprint-tab :line 5 1 s) (princ "x" s)))
