@@ -411,22 +411,14 @@ def usocket_echo(impl, n):
         return float(run_out([PYTHON, "-c", ECHO_CLIENT, str(port), str(n)]))
 
 
-def median_dialect(fn, arg, reps):
-    """Interleaved medians for usocket and COMM (both netlisp)."""
-    runs = {"usocket": [], "comm": []}
+def median_pair(fn, arg, reps, impls=("netlisp", "python3")):
+    """Interleaved medians for two implementations (netlisp and python3,
+    or two netlisp dialects)."""
+    runs = {impl: [] for impl in impls}
     for _ in range(reps):
-        for impl in runs:
+        for impl in impls:
             runs[impl].append(fn(impl, arg))
-    return statistics.median(runs["usocket"]), statistics.median(runs["comm"])
-
-
-def median_pair(fn, arg, reps):
-    """Interleaved medians for netlisp and python3."""
-    runs = {"netlisp": [], "python3": []}
-    for _ in range(reps):
-        for impl in runs:
-            runs[impl].append(fn(impl, arg))
-    return statistics.median(runs["netlisp"]), statistics.median(runs["python3"])
+    return tuple(statistics.median(runs[impl]) for impl in impls)
 
 
 def main():
@@ -467,9 +459,9 @@ def main():
     print()
     print("| dialect layer | usocket | COMM | ratio | target |")
     print("|---|---:|---:|---:|---|")
-    u, c = median_dialect(usocket_echo, 2000 if args.quick else 10000, reps)
+    u, c = median_pair(usocket_echo, 2000 if args.quick else 10000, reps, ("usocket", "comm"))
     print("| echo 64-byte round trips/s, 4 clients | %.0f | %.0f | %.2fx | >= 0.9 |" % (u, c, u / c))
-    u, c = median_dialect(usocket_bulk, 64 if args.quick else 256, reps)
+    u, c = median_pair(usocket_bulk, 64 if args.quick else 256, reps, ("usocket", "comm"))
     print("| bulk 64 KiB writes, MB/s | %.0f | %.0f | %.2fx | >= 0.9 |" % (u, c, u / c))
 
     count = 2000 if args.quick else 10000
