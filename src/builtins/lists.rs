@@ -375,6 +375,54 @@ fn subst_tree(
     }
 }
 
+/// SUBST and NSUBST: (new old tree &key key test test-not).
+fn subst_impl(ctx: &mut Ctx, a: &[Value]) -> R {
+    let t = Tester::new(ctx, opt(a, 4), opt(a, 5), opt(a, 3))?;
+    let old = a[1].clone();
+    subst_tree(ctx, &a[0], &a[2], &mut |ctx, x| {
+        t.matches(ctx, &old, x.clone())
+    })
+}
+
+/// The SUBST-IF family: (new predicate tree &key key), NEGATE for -IF-NOT.
+fn subst_if_impl(ctx: &mut Ctx, a: &[Value], negate: bool) -> R {
+    let p = Pred::new(ctx, &a[1], negate, opt(a, 3))?;
+    subst_tree(ctx, &a[0], &a[2], &mut |ctx, x| p.test(ctx, x.clone()))
+}
+
+/// SUBLIS and NSUBLIS: (alist tree &key key test test-not).
+fn sublis_impl(ctx: &mut Ctx, a: &[Value]) -> R {
+    let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
+    let alist = list_items(ctx, &a[0])?;
+    fn walk(ctx: &mut Ctx, t: &Tester, alist: &[Value], tree: &Value) -> R {
+        let k = t.key(ctx, tree.clone())?;
+        for p in alist {
+            if let Value::Cons(c) = p {
+                let ok = match &t.test {
+                    None => c.car().eql(&k),
+                    Some(f) => apply(ctx, f, &[c.car(), k.clone()])?.truthy(),
+                } != t.negate;
+                if ok {
+                    return Ok(c.cdr());
+                }
+            }
+        }
+        match tree {
+            Value::Cons(c) => {
+                let x = walk(ctx, t, alist, &c.car())?;
+                let y = walk(ctx, t, alist, &c.cdr())?;
+                if x.eq(&c.car()) && y.eq(&c.cdr()) {
+                    Ok(tree.clone())
+                } else {
+                    Ok(Value::cons(x, y))
+                }
+            }
+            _ => Ok(tree.clone()),
+        }
+    }
+    walk(ctx, &t, &alist, &a[1])
+}
+
 fn member_of(ctx: &mut Ctx, t: &Tester, item: &Value, l: &Value) -> R<bool> {
     let mut cur = l.clone();
     while let Value::Cons(c) = cur {
@@ -706,50 +754,21 @@ crate::defbuiltins! {
         }
     }
     /// A copy of TREE with subtrees matching OLD replaced by NEW.
-    fn SUBST "SUBST" "(new old tree &key key test test-not)" (ctx, a) {
-        let t = Tester::new(ctx, opt(a, 4), opt(a, 5), opt(a, 3))?;
-        let old = a[1].clone();
-        subst_tree(ctx, &a[0], &a[2], &mut |ctx, x| t.matches(ctx, &old, x.clone()))
-    }
+    fn SUBST "SUBST" "(new old tree &key key test test-not)" (ctx, a) { subst_impl(ctx, a) }
     /// A copy of TREE with subtrees satisfying PREDICATE replaced by NEW.
-    fn SUBST_IF "SUBST-IF" "(new predicate tree &key key)" (ctx, a) {
-        let p = Pred::new(ctx, &a[1], false, opt(a, 3))?;
-        subst_tree(ctx, &a[0], &a[2], &mut |ctx, x| p.test(ctx, x.clone()))
-    }
+    fn SUBST_IF "SUBST-IF" "(new predicate tree &key key)" (ctx, a) { subst_if_impl(ctx, a, false) }
     /// A copy of TREE with subtrees not satisfying PREDICATE replaced by NEW.
-    fn SUBST_IF_NOT "SUBST-IF-NOT" "(new predicate tree &key key)" (ctx, a) {
-        let p = Pred::new(ctx, &a[1], true, opt(a, 3))?;
-        subst_tree(ctx, &a[0], &a[2], &mut |ctx, x| p.test(ctx, x.clone()))
-    }
-    /// Like SUBST (netlisp copies rather than modifying).
-    fn NSUBST "NSUBST" "(new old tree &key key test test-not)" (ctx, a) {
-        let t = Tester::new(ctx, opt(a, 4), opt(a, 5), opt(a, 3))?;
-        let old = a[1].clone();
-        subst_tree(ctx, &a[0], &a[2], &mut |ctx, x| t.matches(ctx, &old, x.clone()))
-    }
+    fn SUBST_IF_NOT "SUBST-IF-NOT" "(new predicate tree &key key)" (ctx, a) { subst_if_impl(ctx, a, true) }
+    /// Like SUBST (netlisp copies rather than modifying, which the standard allows).
+    fn NSUBST "NSUBST" "(new old tree &key key test test-not)" (ctx, a) { subst_impl(ctx, a) }
+    /// Like SUBST-IF (netlisp copies rather than modifying).
+    fn NSUBST_IF "NSUBST-IF" "(new predicate tree &key key)" (ctx, a) { subst_if_impl(ctx, a, false) }
+    /// Like SUBST-IF-NOT (netlisp copies rather than modifying).
+    fn NSUBST_IF_NOT "NSUBST-IF-NOT" "(new predicate tree &key key)" (ctx, a) { subst_if_impl(ctx, a, true) }
     /// A copy of TREE with subtrees replaced by the ALIST entries they match.
-    fn SUBLIS "SUBLIS" "(alist tree &key key test test-not)" (ctx, a) {
-        let t = Tester::new(ctx, opt(a, 3), opt(a, 4), opt(a, 2))?;
-        let alist = list_items(ctx, &a[0])?;
-        fn walk(ctx: &mut Ctx, t: &Tester, alist: &[Value], tree: &Value) -> R {
-            for p in alist {
-                if let Value::Cons(c) = p {
-                    let k = t.key(ctx, tree.clone())?;
-                    let ok = match &t.test { None => c.car().eql(&k), Some(f) => apply(ctx, f, &[c.car(), k])?.truthy() } != t.negate;
-                    if ok { return Ok(c.cdr()); }
-                }
-            }
-            match tree {
-                Value::Cons(c) => {
-                    let x = walk(ctx, t, alist, &c.car())?;
-                    let y = walk(ctx, t, alist, &c.cdr())?;
-                    if x.eq(&c.car()) && y.eq(&c.cdr()) { Ok(tree.clone()) } else { Ok(Value::cons(x, y)) }
-                }
-                _ => Ok(tree.clone()),
-            }
-        }
-        walk(ctx, &t, &alist, &a[1])
-    }
+    fn SUBLIS "SUBLIS" "(alist tree &key key test test-not)" (ctx, a) { sublis_impl(ctx, a) }
+    /// Like SUBLIS (netlisp copies rather than modifying).
+    fn NSUBLIS "NSUBLIS" "(alist tree &key key test test-not)" (ctx, a) { sublis_impl(ctx, a) }
     /// Whether two trees have the same shape and matching leaves.
     fn TREE_EQUAL "TREE-EQUAL" "(tree-1 tree-2 &key test test-not)" (ctx, a) {
         let t = Tester::new(ctx, opt(a, 2), opt(a, 3), None)?;

@@ -584,6 +584,11 @@ crate::defbuiltins! {
         let r = substitute_impl(ctx, a, Some(false))?;
         copy_back(ctx, &a[2], r)
     }
+    /// Like SUBSTITUTE-IF-NOT (modifies vectors in place).
+    fn NSUBSTITUTE_IF_NOT "NSUBSTITUTE-IF-NOT" "(new predicate sequence &key from-end start end count key)" (ctx, a) {
+        let r = substitute_impl(ctx, a, Some(true))?;
+        copy_back(ctx, &a[2], r)
+    }
     /// Remove duplicate elements (the later occurrence is kept unless :FROM-END).
     fn REMOVE_DUPLICATES "REMOVE-DUPLICATES" "(sequence &key from-end test test-not start end key)" (ctx, a) { remove_duplicates(ctx, a) }
     /// Like REMOVE-DUPLICATES (may modify SEQUENCE).
