@@ -238,7 +238,7 @@ impl ArrayData {
 
 /// An array.
 pub struct Array {
-    /// Elements, row-major.
+    /// Elements, row-major (empty, of the right kind, while displaced).
     pub data: RefCell<ArrayData>,
     /// Dimensions of arrays whose rank is not 1.
     pub dims: Option<Box<[usize]>>,
@@ -248,6 +248,21 @@ pub struct Array {
     pub adjustable: bool,
     /// Element type.
     pub elt: ElemType,
+    /// Where the elements live if the array is displaced (MAKE-ARRAY or
+    /// ADJUST-ARRAY :DISPLACED-TO): its element `i` is element
+    /// `offset + i` of `to`, so writes through either are seen by both.
+    pub displaced: RefCell<Option<Displaced>>,
+}
+
+/// The target of a displaced array.
+#[derive(Clone)]
+pub struct Displaced {
+    /// The array whose storage is shared.
+    pub to: Gc<Array>,
+    /// The index in `to` of this array's element 0.
+    pub offset: usize,
+    /// This array's total size.
+    pub size: usize,
 }
 
 impl Array {
@@ -259,6 +274,7 @@ impl Array {
             fill: Cell::new(None),
             adjustable: false,
             elt,
+            displaced: RefCell::new(None),
         }
     }
 
@@ -302,9 +318,24 @@ impl Array {
         self.dims.is_none() && self.elt == ElemType::Bit
     }
 
-    /// Whether the array is simple (no fill pointer, not adjustable).
+    /// Whether the array is simple (no fill pointer, not adjustable, not
+    /// displaced).
     pub fn is_simple(&self) -> bool {
-        !self.adjustable && self.fill.get().is_none()
+        !self.adjustable && self.fill.get().is_none() && !self.is_displaced()
+    }
+
+    /// Whether the array is displaced to another.
+    #[inline]
+    pub fn is_displaced(&self) -> bool {
+        self.displaced.borrow().is_some()
+    }
+
+    /// The displacement target and offset, if displaced.
+    pub fn displacement(&self) -> Option<(Gc<Array>, usize)> {
+        self.displaced
+            .borrow()
+            .as_ref()
+            .map(|d| (d.to.clone(), d.offset))
     }
 
     /// Active length: the fill pointer, or the total size.
@@ -312,7 +343,7 @@ impl Array {
     pub fn len(&self) -> usize {
         match self.fill.get() {
             Some(f) => f,
-            None => self.data.borrow().len(),
+            None => self.total_size(),
         }
     }
 
@@ -322,8 +353,12 @@ impl Array {
     }
 
     /// Total number of elements.
+    #[inline]
     pub fn total_size(&self) -> usize {
-        self.data.borrow().len()
+        match &*self.displaced.borrow() {
+            Some(d) => d.size,
+            None => self.data.borrow().len(),
+        }
     }
 
     /// Dimensions.
@@ -345,47 +380,171 @@ impl Array {
     /// Element at a row-major index (no bounds check against fill).
     #[inline]
     pub fn get(&self, i: usize) -> Value {
-        self.data.borrow().get(i)
+        if !self.is_displaced() {
+            return self.data.borrow().get(i);
+        }
+        self.with_data(|d, off| d.get(off + i))
     }
 
-    /// Borrow the storage.
+    /// Store element `i` (the value was checked by the caller).
+    #[inline]
+    pub fn set(&self, i: usize, val: Value) {
+        self.with_data_mut(|d, off| d.set(off + i, val))
+    }
+
+    /// Whether the storage still holds all of this array's elements: false
+    /// only for a displaced array whose target was adjusted to fewer.
+    pub fn fits(&self) -> bool {
+        match self.storage_root() {
+            None => true,
+            Some((root, off)) => off + self.total_size() <= root.data.borrow().len(),
+        }
+    }
+
+    /// For a displaced array whose target no longer holds it: a copy of
+    /// the elements still there, with the default value for the rest. The
+    /// standard leaves this case undefined; netlisp's accessors signal an
+    /// error for it (see `fits`), and whatever reads or writes the whole
+    /// array works on this copy instead of past the target's end.
+    fn salvage(&self, root: &Array, off: usize) -> ArrayData {
+        let size = self.total_size();
+        let mut own = ArrayData::new(self.elt, size, &self.elt.default_value());
+        let d = root.data.borrow();
+        for i in 0..size.min(d.len().saturating_sub(off)) {
+            own.set(i, d.get(off + i));
+        }
+        own
+    }
+
+    /// Borrow the array's own storage. Only for arrays known not to be
+    /// displaced (fresh ones); others go through [`Array::with_data`].
     pub fn data(&self) -> Ref<'_, ArrayData> {
         self.data.borrow()
     }
 
-    /// Borrow the storage mutably.
+    /// Borrow the array's own storage mutably (see [`Array::data`]).
     pub fn data_mut(&self) -> RefMut<'_, ArrayData> {
         self.data.borrow_mut()
+    }
+
+    /// The array at the end of this one's chain of displacements and the
+    /// index there of this array's element 0, if it is displaced.
+    fn storage_root(&self) -> Option<(Gc<Array>, usize)> {
+        let (mut to, mut off) = self.displacement()?;
+        loop {
+            let next = to.displacement();
+            match next {
+                Some((t, o)) => {
+                    to = t;
+                    off += o;
+                }
+                None => return Some((to, off)),
+            }
+        }
+    }
+
+    /// Call `f` with the storage that holds this array's elements and the
+    /// index there of element 0: the array's own storage and 0, or, for a
+    /// displaced array, the storage at the end of its chain of targets.
+    #[inline]
+    pub fn with_data<T>(&self, f: impl FnOnce(&ArrayData, usize) -> T) -> T {
+        match self.storage_root() {
+            None => f(&self.data.borrow(), 0),
+            Some((root, off)) if off + self.total_size() > root.data.borrow().len() => {
+                f(&self.salvage(&root, off), 0)
+            }
+            Some((root, off)) => f(&root.data.borrow(), off),
+        }
+    }
+
+    /// [`Array::with_data`] with the storage borrowed mutably.
+    #[inline]
+    pub fn with_data_mut<T>(&self, f: impl FnOnce(&mut ArrayData, usize) -> T) -> T {
+        match self.storage_root() {
+            None => f(&mut self.data.borrow_mut(), 0),
+            Some((root, off)) if off + self.total_size() > root.data.borrow().len() => {
+                f(&mut self.salvage(&root, off), 0)
+            }
+            Some((root, off)) => f(&mut root.data.borrow_mut(), off),
+        }
+    }
+
+    /// Share the storage of `to` from `offset` on, for `size` elements
+    /// (the caller checked that they fit and that `to` does not lead back
+    /// here).
+    pub fn displace(&self, to: Gc<Array>, offset: usize, size: usize) {
+        let empty = ArrayData::new(self.elt, 0, &Value::Nil);
+        *self.data.borrow_mut() = empty;
+        *self.displaced.borrow_mut() = Some(Displaced { to, offset, size });
+    }
+
+    /// Stop sharing: copy the elements into the array's own storage.
+    pub fn undisplace(&self) {
+        if self.is_displaced() {
+            let own = self.copy_data();
+            *self.displaced.borrow_mut() = None;
+            *self.data.borrow_mut() = own;
+        }
+    }
+
+    /// Whether this array is `other` or displaced, directly or through a
+    /// chain, to it (displacing `other` to this array would make a loop).
+    pub fn reaches(&self, other: &Array) -> bool {
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        match &*self.displaced.borrow() {
+            Some(d) => d.to.reaches(other),
+            None => false,
+        }
+    }
+
+    /// A copy of the elements as fresh (undisplaced) storage.
+    pub fn copy_data(&self) -> ArrayData {
+        let n = self.total_size();
+        self.with_data(|d, off| match d {
+            ArrayData::T(v) => ArrayData::T(v[off..off + n].to_vec()),
+            ArrayData::Char(v) => ArrayData::Char(v[off..off + n].to_vec()),
+            ArrayData::U8(v) => ArrayData::U8(v[off..off + n].to_vec()),
+            ArrayData::I8(v) => ArrayData::I8(v[off..off + n].to_vec()),
+        })
     }
 
     /// The active characters of a string.
     pub fn chars(&self) -> Vec<char> {
         let n = self.len();
-        match &*self.data.borrow() {
-            ArrayData::Char(v) => v[..n].to_vec(),
+        self.with_data(|d, off| match d {
+            ArrayData::Char(v) => v[off..off + n].to_vec(),
             _ => Vec::new(),
-        }
+        })
     }
 
     /// The active contents of a string as a Rust string.
     pub fn to_rust_string(&self) -> String {
         let n = self.len();
-        match &*self.data.borrow() {
-            ArrayData::Char(v) => v[..n].iter().collect(),
+        self.with_data(|d, off| match d {
+            ArrayData::Char(v) => v[off..off + n].iter().collect(),
             _ => String::new(),
-        }
+        })
     }
 
     /// The active elements as values.
     pub fn to_vec(&self) -> Vec<Value> {
         let n = self.len();
-        let d = self.data.borrow();
-        (0..n).map(|i| d.get(i)).collect()
+        self.with_data(|d, off| (off..off + n).map(|i| d.get(i)).collect())
     }
 }
 
 unsafe impl Trace for Array {
     fn trace(&self, t: &mut Tracer) {
+        match self.displaced.try_borrow() {
+            Ok(d) => {
+                if let Some(d) = &*d {
+                    t.gc(&d.to);
+                }
+            }
+            Err(_) => t.fail(),
+        }
         match self.data.try_borrow() {
             Ok(d) => {
                 if let ArrayData::T(v) = &*d {
@@ -398,6 +557,9 @@ unsafe impl Trace for Array {
         }
     }
     fn clear(&self) {
+        if let Ok(mut d) = self.displaced.try_borrow_mut() {
+            *d = None;
+        }
         if let Ok(mut d) = self.data.try_borrow_mut() {
             if let ArrayData::T(v) = &mut *d {
                 v.clear();
@@ -405,7 +567,9 @@ unsafe impl Trace for Array {
         }
     }
     fn is_tracked(&self) -> bool {
-        matches!(&*self.data.borrow(), ArrayData::T(_))
+        // Whether the array may hold references: general storage, or a
+        // target (a displaced array can be part of a cycle through it).
+        matches!(&*self.data.borrow(), ArrayData::T(_)) || self.is_displaced()
     }
 }
 

@@ -311,3 +311,28 @@ fn impossible_allocations_signal_storage_conditions() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn a_displaced_array_whose_target_shrank_is_an_error_not_a_crash() {
+    // The standard leaves this undefined; SBCL signals a TYPE-ERROR from
+    // AREF. netlisp names the cause, and functions that read the whole
+    // array see the elements still there and the default for the rest.
+    let o = run_script(
+        "shrunk.lisp",
+        "(defvar *b* (make-array 10 :adjustable t :initial-element 1))\n\
+         (defvar *a* (make-array 5 :displaced-to *b* :displaced-index-offset 2))\n\
+         (adjust-array *b* 4)\n\
+         (princ (handler-case (aref *a* 0) (error (e) (format nil \"[~a]\" e))))\n\
+         (terpri)\n\
+         (princ (handler-case (setf (aref *a* 1) 9) (error () :refused)))\n\
+         (terpri)\n\
+         (prin1 (list (length *a*) (coerce *a* 'list) (reduce #'+ *a*)))\n",
+        &[],
+    );
+    assert_eq!(
+        stdout(&o),
+        "[the displaced array of 5 elements no longer fits in the array it is displaced to (that was adjusted to fewer elements)]\n\
+         REFUSED\n(5 (1 1 0 0 0) 2)"
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

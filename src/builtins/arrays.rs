@@ -54,6 +54,15 @@ fn check_dims(ctx: &mut Ctx, dims: &[usize], et: ElemType) -> R<()> {
 
 /// Row-major index of SUBSCRIPTS in A, checked.
 fn row_major(ctx: &mut Ctx, a: &Gc<Array>, subs: &[Value], whole: &Value) -> R<usize> {
+    if a.is_displaced() && !a.fits() {
+        return Err(cond::simple_error(
+            ctx,
+            format!(
+                "the displaced array of {} elements no longer fits in the array it is displaced to (that was adjusted to fewer elements)",
+                a.total_size()
+            ),
+        ));
+    }
     let dims = a.dimensions();
     if subs.len() != dims.len() {
         return Err(cond::program_error(
@@ -83,7 +92,7 @@ fn store(ctx: &mut Ctx, a: &Gc<Array>, i: usize, v: &Value) -> R<()> {
     if !a.elt.accepts(v) {
         return Err(cond::type_error(ctx, v.clone(), a.elt.spec()));
     }
-    a.data_mut().set(i, v.clone());
+    a.set(i, v.clone());
     Ok(())
 }
 
@@ -137,20 +146,7 @@ pub fn array_from_contents(rank: usize, contents: &Value) -> Option<Value> {
     let mut ctx = Ctx::new();
     let mut flat = Vec::new();
     flatten_contents(&mut ctx, contents, &dims, &mut flat).ok()?;
-    Some(
-        Array {
-            data: RefCell::new(ArrayData::T(flat)),
-            dims: if rank == 1 {
-                None
-            } else {
-                Some(dims.into_boxed_slice())
-            },
-            fill: Cell::new(None),
-            adjustable: false,
-            elt: ElemType::T,
-        }
-        .into_value(),
-    )
+    Some(new_array(ArrayData::T(flat), dims, None, false, ElemType::T).into_value())
 }
 
 /// MAKE-ARRAY, also used by other modules.
@@ -185,6 +181,17 @@ pub fn make_array(
             data.set(i, v.clone());
         }
     }
+    let fill = fill_of(ctx, fill_pointer, total, dims.len())?;
+    Ok(new_array(data, dims, fill, adjustable, et).into_value())
+}
+
+/// The fill pointer a :FILL-POINTER argument asks for.
+fn fill_of(
+    ctx: &mut Ctx,
+    fill_pointer: Option<&Value>,
+    total: usize,
+    rank: usize,
+) -> R<Option<usize>> {
     let fill = match fill_pointer {
         None | Some(Value::Nil) => None,
         Some(v) if v.eq(&Value::t()) => Some(total),
@@ -199,13 +206,23 @@ pub fn make_array(
             Some(f)
         }
     };
-    if fill.is_some() && dims.len() != 1 {
+    if fill.is_some() && rank != 1 {
         return Err(cond::simple_error(
             ctx,
             "only vectors can have fill pointers".into(),
         ));
     }
-    Ok(Array {
+    Ok(fill)
+}
+
+fn new_array(
+    data: ArrayData,
+    dims: Vec<usize>,
+    fill: Option<usize>,
+    adjustable: bool,
+    et: ElemType,
+) -> Array {
+    Array {
         data: RefCell::new(data),
         dims: if dims.len() == 1 {
             None
@@ -215,8 +232,61 @@ pub fn make_array(
         fill: Cell::new(fill),
         adjustable,
         elt: et,
+        displaced: RefCell::new(None),
     }
-    .into_value())
+}
+
+/// Check a :DISPLACED-TO target for an array of TOTAL elements of type ET
+/// that starts at OFFSET (a value, or NIL for 0) in it; returns the target
+/// and the offset. SELF is the array being adjusted, if any, which the
+/// target must not lead back to.
+fn displacement_target(
+    ctx: &mut Ctx,
+    to: &Value,
+    offset: Option<&Value>,
+    total: usize,
+    et: ElemType,
+    this: Option<&Array>,
+) -> R<(Gc<Array>, usize)> {
+    let target = array(ctx, to)?;
+    let off = match offset {
+        None | Some(Value::Nil) => 0,
+        Some(v) => index(ctx, v)?,
+    };
+    if target.elt != et {
+        return Err(cond::simple_error(
+            ctx,
+            format!(
+                "can't displace an array of element type {} to {}, whose element type is {}",
+                et.spec(),
+                crate::printer::prin1_string(to),
+                target.elt.spec()
+            ),
+        ));
+    }
+    let room = target.total_size();
+    if off.checked_add(total).is_none_or(|end| end > room) {
+        return Err(cond::simple_error(
+            ctx,
+            format!(
+                "a displaced array of {} elements at offset {} does not fit in {}, which has {}",
+                total,
+                off,
+                crate::printer::prin1_string(to),
+                room
+            ),
+        ));
+    }
+    if this.is_some_and(|me| target.reaches(me)) {
+        return Err(cond::simple_error(
+            ctx,
+            format!(
+                "can't displace an array to {}: it is, or is displaced to, the array itself",
+                crate::printer::prin1_string(to)
+            ),
+        ));
+    }
+    Ok((target, off))
 }
 
 crate::defbuiltins! {
@@ -225,20 +295,18 @@ crate::defbuiltins! {
         let dims = dims_of(ctx, &a[0])?;
         let et = match opt(a, 1) { Some(t) => upgraded_element_type(t), None => ElemType::T };
         check_dims(ctx, &dims, et)?;
-        if let Some(src) = opt(a, 6) {
-            if src.truthy() {
-                // Displaced arrays are copied (shared storage is not modelled).
-                let src = array(ctx, src)?;
-                let off = match opt(a, 7) { Some(v) => index(ctx, v)?, None => 0 };
-                let total: usize = dims.iter().product();
-                let items = src.to_vec();
-                if off + total > items.len() {
-                    return Err(cond::simple_error(ctx, "displaced array does not fit in its target".into()));
-                }
-                let contents = list_from(items[off..off + total].to_vec());
-                let flat = if dims.len() == 1 { contents } else { return make_array(ctx, dims, src.elt, None, None, super::flag(a, 3), opt(a, 4)) };
-                return make_array(ctx, dims, src.elt, None, Some(&flat), super::flag(a, 3), opt(a, 4));
+        if let Some(to) = opt(a, 6).filter(|v| v.truthy()) {
+            if opt(a, 2).is_some() || opt(a, 3).is_some() {
+                return Err(cond::simple_error(ctx, "MAKE-ARRAY: :DISPLACED-TO can't be given with :INITIAL-ELEMENT or :INITIAL-CONTENTS".into()));
             }
+            let total: usize = dims.iter().product();
+            let (target, off) = displacement_target(ctx, to, opt(a, 7), total, et, None)?;
+            let fill = fill_of(ctx, opt(a, 5), total, dims.len())?;
+            let arr = new_array(ArrayData::new(et, 0, &Value::Nil), dims, fill, super::flag(a, 4), et);
+            arr.displace(target, off, total);
+            return Ok(arr.into_value());
+        } else if opt(a, 7).is_some_and(|v| v.truthy()) {
+            return Err(cond::simple_error(ctx, "MAKE-ARRAY: :DISPLACED-INDEX-OFFSET without :DISPLACED-TO".into()));
         }
         make_array(ctx, dims, et, opt(a, 2), opt(a, 3), super::flag(a, 4), opt(a, 5))
     }
@@ -247,7 +315,7 @@ crate::defbuiltins! {
     /// The element of ARRAY at SUBSCRIPTS.
     fn AREF "AREF" "(array &rest subscripts)" (ctx, a) {
         let arr = array(ctx, &a[0])?;
-        if arr.is_vector() && a.len() == 2 {
+        if arr.is_vector() && a.len() == 2 && !arr.is_displaced() {
             if let Value::Fixnum(i) = a[1] {
                 if i >= 0 && (i as usize) < arr.total_size() {
                     return Ok(arr.get(i as usize));
@@ -341,7 +409,7 @@ crate::defbuiltins! {
     /// Whether ARRAY has a fill pointer.
     fn ARRAY_HAS_FILL_POINTER_P "ARRAY-HAS-FILL-POINTER-P" "(array)" (ctx, a) { Ok(Value::bool(array(ctx, &a[0])?.fill.get().is_some())) }
     /// Whether ARRAY is adjustable.
-    fn ADJUSTABLE_ARRAY_P "ADJUSTABLE-ARRAY-P" "(array)" (ctx, a) { Ok(Value::bool(array(ctx, &a[0])?.adjustable)) }
+    fn ADJUSTABLE_ARRAY_P "ADJUSTABLE-ARRAY-P" "(array)" (ctx, a) { Ok(Value::bool(actually_adjustable(&array(ctx, &a[0])?.clone()))) }
     /// The fill pointer of VECTOR.
     fn FILL_POINTER "FILL-POINTER" "(vector)" (ctx, a) {
         match vector(ctx, &a[0])?.fill.get() {
@@ -375,16 +443,16 @@ crate::defbuiltins! {
         if !v.elt.accepts(&a[0]) {
             return Err(cond::type_error(ctx, a[0].clone(), v.elt.spec()));
         }
-        {
+        if f >= v.total_size() {
+            // Growing gives a displaced vector storage of its own.
+            v.undisplace();
             let mut d = v.data_mut();
-            if f >= d.len() {
-                let ext = match opt(a, 2) { Some(Value::Fixnum(n)) if *n > 0 => *n as usize, _ => 0 };
-                let newlen = (d.len() * 2).max(f + ext.max(1)).max(16);
-                let fillv = v.elt.default_value();
-                d.resize(newlen, &fillv);
-            }
-            d.set(f, a[0].clone());
+            let ext = match opt(a, 2) { Some(Value::Fixnum(n)) if *n > 0 => *n as usize, _ => 0 };
+            let newlen = (d.len() * 2).max(f + ext.max(1)).max(16);
+            let fillv = v.elt.default_value();
+            d.resize(newlen, &fillv);
         }
+        v.set(f, a[0].clone());
         v.fill.set(Some(f + 1));
         Ok(Value::int(f as i64))
     }
@@ -397,60 +465,18 @@ crate::defbuiltins! {
             None => Err(cond::type_error(ctx, a[0].clone(), "(AND VECTOR (SATISFIES ARRAY-HAS-FILL-POINTER-P))")),
         }
     }
-    /// Change the dimensions (and contents) of an array; returns it (or a new one).
+    /// Change the dimensions, contents or displacement of ARRAY: in place
+    /// if it is actually adjustable (adjustable, with a fill pointer, or
+    /// displaced, as in SBCL) and a vector, else in a new array.
     fn ADJUST_ARRAY "ADJUST-ARRAY" "(array new-dimensions &key element-type initial-element initial-contents fill-pointer displaced-to displaced-index-offset)" (ctx, a) {
-        let arr = array(ctx, &a[0])?;
-        let dims = dims_of(ctx, &a[1])?;
-        check_dims(ctx, &dims, arr.elt)?;
-        let total: usize = dims.iter().product();
-        if let Some(c) = opt(a, 4) {
-            let v = make_array(ctx, dims, arr.elt, None, Some(c), arr.adjustable, opt(a, 5))?;
-            if arr.adjustable && arr.is_vector() {
-                if let Value::Array(n) = &v {
-                    *arr.data_mut() = n.data().clone();
-                    arr.fill.set(n.fill.get().or(arr.fill.get().map(|f| f.min(total))));
-                    return Ok(a[0].clone());
-                }
-            }
-            return Ok(v);
+        adjust_array(ctx, a)
+    }
+    /// The array ARRAY is displaced to and the offset, or NIL and 0.
+    fn ARRAY_DISPLACEMENT "ARRAY-DISPLACEMENT" "(array)" [mv] (ctx, a) {
+        match array(ctx, &a[0])?.displacement() {
+            Some((to, off)) => Ok(ctx.values2(Value::Array(to), Value::int(off as i64))),
+            None => Ok(ctx.values2(Value::Nil, Value::int(0))),
         }
-        let init = match opt(a, 3) { Some(v) => v.clone(), None => arr.elt.default_value() };
-        if arr.is_vector() && dims.len() == 1 {
-            let target = if arr.adjustable { arr.clone() } else {
-                match make_array(ctx, dims.clone(), arr.elt, None, None, false, None)? { Value::Array(n) => { *n.data_mut() = arr.data().clone(); n } _ => unreachable!() }
-            };
-            target.data_mut().resize(total, &init);
-            match opt(a, 5) {
-                Some(Value::Nil) | None => { if let Some(f) = target.fill.get() { target.fill.set(Some(f.min(total))); } }
-                Some(v) if v.eq(&Value::t()) => target.fill.set(Some(total)),
-                Some(v) => { let f = index(ctx, v)?; target.fill.set(Some(f)); }
-            }
-            return Ok(Value::Array(target));
-        }
-        // Multi-dimensional: copy overlapping elements.
-        let old_dims = arr.dimensions();
-        let old = arr.to_vec();
-        let newv = make_array(ctx, dims.clone(), arr.elt, Some(&init), None, arr.adjustable, None)?;
-        let Value::Array(n) = &newv else { unreachable!() };
-        let rank = dims.len();
-        let mut idx = vec![0usize; rank];
-        'outer: loop {
-            if idx.iter().zip(&old_dims).all(|(i, d)| i < d) {
-                let mut oi = 0;
-                let mut ni = 0;
-                for k in 0..rank { oi = oi * old_dims[k] + idx[k]; ni = ni * dims[k] + idx[k]; }
-                n.data_mut().set(ni, old[oi].clone());
-            }
-            let mut k = rank;
-            loop {
-                if k == 0 { break 'outer; }
-                k -= 1;
-                idx[k] += 1;
-                if idx[k] < dims[k] { break; }
-                idx[k] = 0;
-            }
-        }
-        Ok(newv)
     }
     /// The bit at SUBSCRIPTS of a bit array.
     fn BIT "BIT" "(bit-array &rest subscripts)" (ctx, a) {
@@ -495,6 +521,154 @@ crate::defbuiltins! {
     }
 }
 
+/// Whether ADJUST-ARRAY changes ARR itself: made :ADJUSTABLE, or with a
+/// fill pointer or displaced (SBCL's non-simple arrays).
+fn actually_adjustable(arr: &Array) -> bool {
+    arr.adjustable || arr.fill.get().is_some() || arr.is_displaced()
+}
+
+/// The fill pointer ADJUST-ARRAY leaves: the :FILL-POINTER argument, else
+/// the old one, which must fit in the new size.
+fn adjusted_fill(
+    ctx: &mut Ctx,
+    arr: &Array,
+    whole: &Value,
+    fp: Option<&Value>,
+    total: usize,
+) -> R<Option<usize>> {
+    match fp {
+        None | Some(Value::Nil) => match arr.fill.get() {
+            Some(f) if f > total => Err(cond::simple_error(
+                ctx,
+                format!(
+                    "can't adjust {} to a size ({}) smaller than its fill pointer ({})",
+                    crate::printer::prin1_string(whole),
+                    total,
+                    f
+                ),
+            )),
+            f => Ok(f),
+        },
+        Some(_) if arr.fill.get().is_none() => Err(cond::type_error(
+            ctx,
+            whole.clone(),
+            "(AND VECTOR (SATISFIES ARRAY-HAS-FILL-POINTER-P))",
+        )),
+        fp => fill_of(ctx, fp, total, 1),
+    }
+}
+
+/// ADJUST-ARRAY (array new-dimensions &key element-type initial-element
+/// initial-contents fill-pointer displaced-to displaced-index-offset).
+fn adjust_array(ctx: &mut Ctx, a: &[Value]) -> R {
+    let arr = array(ctx, &a[0])?;
+    let dims = dims_of(ctx, &a[1])?;
+    if dims.len() != arr.rank() {
+        return Err(cond::simple_error(
+            ctx,
+            format!(
+                "ADJUST-ARRAY: {} new dimensions for an array of rank {}",
+                dims.len(),
+                arr.rank()
+            ),
+        ));
+    }
+    if let Some(t) = opt(a, 2) {
+        if upgraded_element_type(t) != arr.elt {
+            return Err(cond::simple_error(
+                ctx,
+                format!(
+                    "ADJUST-ARRAY: the new element type {} is incompatible with the old one, {}",
+                    crate::printer::prin1_string(t),
+                    arr.elt.spec()
+                ),
+            ));
+        }
+    }
+    check_dims(ctx, &dims, arr.elt)?;
+    let total: usize = dims.iter().product();
+    let fill = adjusted_fill(ctx, &arr, &a[0], opt(a, 5), total)?;
+    let in_place = actually_adjustable(&arr) && arr.is_vector();
+    if let Some(to) = opt(a, 6).filter(|v| v.truthy()) {
+        if opt(a, 3).is_some() || opt(a, 4).is_some() {
+            return Err(cond::simple_error(ctx, "ADJUST-ARRAY: :DISPLACED-TO can't be given with :INITIAL-ELEMENT or :INITIAL-CONTENTS".into()));
+        }
+        let (target, off) = displacement_target(
+            ctx,
+            to,
+            opt(a, 7),
+            total,
+            arr.elt,
+            in_place.then_some(&*arr),
+        )?;
+        if in_place {
+            arr.displace(target, off, total);
+            arr.fill.set(fill);
+            return Ok(a[0].clone());
+        }
+        let fresh = new_array(
+            ArrayData::new(arr.elt, 0, &Value::Nil),
+            dims,
+            fill,
+            arr.adjustable,
+            arr.elt,
+        );
+        fresh.displace(target, off, total);
+        return Ok(fresh.into_value());
+    }
+    // New storage: the initial contents, or the old elements where the
+    // new dimensions cover them and the initial element elsewhere.
+    let data = if let Some(c) = opt(a, 4) {
+        match make_array(ctx, dims.clone(), arr.elt, None, Some(c), false, None)? {
+            Value::Array(n) => n.copy_data(),
+            _ => unreachable!("make_array makes arrays"),
+        }
+    } else {
+        let init = match opt(a, 3) {
+            Some(v) if !arr.elt.accepts(v) => {
+                return Err(cond::type_error(ctx, v.clone(), arr.elt.spec()))
+            }
+            Some(v) => v.clone(),
+            None => arr.elt.default_value(),
+        };
+        let mut data = ArrayData::new(arr.elt, total, &init);
+        let old_dims = arr.dimensions();
+        let rank = dims.len();
+        let mut idx = vec![0usize; rank];
+        // Walk the part both shapes share, in row-major order.
+        if total > 0 && old_dims.iter().all(|d| *d > 0) {
+            'outer: loop {
+                let (mut oi, mut ni) = (0, 0);
+                for k in 0..rank {
+                    oi = oi * old_dims[k] + idx[k];
+                    ni = ni * dims[k] + idx[k];
+                }
+                data.set(ni, arr.get(oi));
+                let mut k = rank;
+                loop {
+                    if k == 0 {
+                        break 'outer;
+                    }
+                    k -= 1;
+                    idx[k] += 1;
+                    if idx[k] < dims[k].min(old_dims[k]) {
+                        break;
+                    }
+                    idx[k] = 0;
+                }
+            }
+        }
+        data
+    };
+    if in_place {
+        *arr.displaced.borrow_mut() = None;
+        *arr.data_mut() = data;
+        arr.fill.set(fill);
+        return Ok(a[0].clone());
+    }
+    Ok(new_array(data, dims, fill, arr.adjustable, arr.elt).into_value())
+}
+
 /// A bit array argument (any rank), else a TYPE-ERROR.
 fn bit_array(ctx: &mut Ctx, v: &Value) -> R<Gc<Array>> {
     match v {
@@ -505,16 +679,14 @@ fn bit_array(ctx: &mut Ctx, v: &Value) -> R<Gc<Array>> {
 
 /// Every bit of a bit array, row-major.
 fn bits_of(x: &Array) -> Vec<u8> {
-    let d = x.data.borrow();
-    (0..d.len())
-        .map(|i| d.get(i).as_fixnum().unwrap_or(0) as u8)
+    (0..x.total_size())
+        .map(|i| x.get(i).as_fixnum().unwrap_or(0) as u8)
         .collect()
 }
 
 fn store_bits(out: &Array, bits: &[u8]) {
-    let mut d = out.data.borrow_mut();
     for (i, b) in bits.iter().enumerate() {
-        d.set(i, Value::Fixnum(*b as i64));
+        out.set(i, Value::Fixnum(*b as i64));
     }
 }
 

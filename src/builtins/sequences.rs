@@ -215,9 +215,8 @@ fn sort_impl(ctx: &mut Ctx, a: &[Value]) -> R {
     let sorted = merge_sort(ctx, v, &pred, &key)?;
     match &a[0] {
         Value::Array(arr) => {
-            let mut d = arr.data_mut();
             for (i, x) in sorted.into_iter().enumerate() {
-                d.set(i, x);
+                arr.set(i, x);
             }
             Ok(a[0].clone())
         }
@@ -464,7 +463,7 @@ crate::defbuiltins! {
             Value::Array(arr) if arr.is_vector() => {
                 if i >= arr.len() { return Err(cond::index_error(ctx, a[2].clone(), arr.len(), &a[1])); }
                 if !arr.elt.accepts(&a[0]) { return Err(cond::type_error(ctx, a[0].clone(), arr.elt.spec())); }
-                arr.data_mut().set(i, a[0].clone());
+                arr.set(i, a[0].clone());
                 Ok(a[0].clone())
             }
             v => {
@@ -515,8 +514,7 @@ crate::defbuiltins! {
         v.reverse();
         match &a[0] {
             Value::Array(arr) => {
-                let mut d = arr.data_mut();
-                for (i, x) in v.into_iter().enumerate() { d.set(i, x); }
+                for (i, x) in v.into_iter().enumerate() { arr.set(i, x); }
                 Ok(a[0].clone())
             }
             _ => Ok(list_from(v)),
@@ -802,12 +800,14 @@ pub fn replace_into(ctx: &mut Ctx, target: &Value, start: usize, src: &[Value]) 
                     return Err(cond::type_error(ctx, v.clone(), arr.elt.spec()));
                 }
             }
-            let mut d = arr.data_mut();
-            for (k, v) in src.iter().enumerate() {
-                if start + k < d.len() {
-                    d.set(start + k, v.clone());
+            let n = arr.total_size();
+            arr.with_data_mut(|d, off| {
+                for (k, v) in src.iter().enumerate() {
+                    if start + k < n {
+                        d.set(off + start + k, v.clone());
+                    }
                 }
-            }
+            });
             Ok(())
         }
         Value::Nil => Ok(()),

@@ -199,37 +199,33 @@ crate::defbuiltins! {
                 let len = arr.len();
                 let end = super::opt_index(ctx, a, 3)?.unwrap_or(len).min(len);
                 let start = start.min(end);
-                let d = arr.data();
-                match &*d {
+                // What to write, taken while the storage is borrowed; the
+                // writes that may wait happen after (no borrow held then).
+                enum Pending { Bytes(std::io::Result<usize>, Vec<u8>), Text(String), Items(Vec<Value>) }
+                let pending = arr.with_data(|d, off| match d {
                     ArrayData::U8(bytes) => {
                         // Send straight from the vector what the socket or
-                        // file takes now; copy only the rest, which may
-                        // have to wait (the vector is not borrowed then).
+                        // file takes now; copy only the rest.
+                        let part = &bytes[off + start..off + end];
                         let sent = match s.bytes().filter(|b| b.output && s.is_open()) {
-                            Some(b) => b.write_now(&bytes[start..end]),
+                            Some(b) => b.write_now(part),
                             None => Ok(0),
                         };
                         let rest = match &sent {
-                            Ok(n) => bytes[start + n..end].to_vec(),
+                            Ok(n) => part[*n..].to_vec(),
                             Err(_) => Vec::new(),
                         };
-                        drop(d);
-                        match sent {
-                            Err(e) => return Err(s.bytes().unwrap().os_failed(ctx, true, &e)),
-                            Ok(n) if n > 0 && rest.is_empty() => {}
-                            Ok(_) => st::write_bytes(ctx, &s, &rest)?,
-                        }
+                        Pending::Bytes(sent, rest)
                     }
-                    ArrayData::Char(cs) => {
-                        let text: String = cs[start..end].iter().collect();
-                        drop(d);
-                        st::write_str(ctx, &s, &text)?;
-                    }
-                    _ => {
-                        let items: Vec<Value> = (start..end).map(|i| d.get(i)).collect();
-                        drop(d);
-                        write_items(ctx, &s, &items)?;
-                    }
+                    ArrayData::Char(cs) => Pending::Text(cs[off + start..off + end].iter().collect()),
+                    _ => Pending::Items((off + start..off + end).map(|i| d.get(i)).collect()),
+                });
+                match pending {
+                    Pending::Bytes(Err(e), _) => return Err(s.bytes().unwrap().os_failed(ctx, true, &e)),
+                    Pending::Bytes(Ok(n), rest) if n > 0 && rest.is_empty() => {}
+                    Pending::Bytes(Ok(_), rest) => st::write_bytes(ctx, &s, &rest)?,
+                    Pending::Text(text) => st::write_str(ctx, &s, &text)?,
+                    Pending::Items(items) => write_items(ctx, &s, &items)?,
                 }
             }
             v => {
@@ -314,13 +310,13 @@ crate::defbuiltins! {
                 let len = arr.len();
                 let end = super::opt_index(ctx, a, 3)?.unwrap_or(len).min(len);
                 if start >= end { return Ok(Value::int(start as i64)); }
-                let is_bytes = matches!(&*arr.data(), ArrayData::U8(_));
+                let is_bytes = arr.with_data(|d, _| matches!(d, ArrayData::U8(_)));
                 if is_bytes && s.bytes().is_some() && !st::has_pushback(&s) {
                     let dest = OctetRange { arr, start, end };
                     let n = s.bytes().unwrap().read_bytes_to(ctx, &dest, true)?;
                     return Ok(Value::int((start + n) as i64));
                 }
-                let is_chars = matches!(&*arr.data(), ArrayData::Char(_));
+                let is_chars = arr.with_data(|d, _| matches!(d, ArrayData::Char(_)));
                 let mut i = start;
                 while i < end {
                     let v = if is_chars {
@@ -328,7 +324,7 @@ crate::defbuiltins! {
                     } else {
                         match st::read_byte(ctx, &s)? { Some(b) => Value::Fixnum(b as i64), None => break }
                     };
-                    arr.data_mut().set(i, v);
+                    arr.set(i, v);
                     i += 1;
                 }
                 Ok(Value::int(i as i64))
@@ -876,13 +872,18 @@ impl crate::stream::ByteDest for OctetRange<'_> {
         from: usize,
         f: &mut dyn FnMut(&mut [u8]) -> std::io::Result<Option<usize>>,
     ) -> std::io::Result<Option<usize>> {
-        match &mut *self.arr.data_mut() {
-            ArrayData::U8(d) if self.end <= d.len() => f(&mut d[self.start + from..self.end]),
+        // The end is checked against the array's size now: another
+        // process may have adjusted it, or what it is displaced to.
+        let fits = self.end <= self.arr.total_size();
+        self.arr.with_data_mut(|d, off| match d {
+            ArrayData::U8(d) if fits && off + self.end <= d.len() => {
+                f(&mut d[off + self.start + from..off + self.end])
+            }
             _ => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "the vector changed size during READ-SEQUENCE",
             )),
-        }
+        })
     }
 }
 

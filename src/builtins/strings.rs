@@ -110,11 +110,13 @@ fn case_convert(ctx: &mut Ctx, a: &[Value], f: fn(&[char]) -> Vec<char>, destruc
     out.splice(s..e, conv);
     if destructive {
         if let Value::Array(arr) = &a[0] {
-            if let ArrayData::Char(v) = &mut *arr.data_mut() {
-                for (k, c) in out.iter().enumerate() {
-                    v[k] = *c;
+            arr.with_data_mut(|d, off| {
+                if let ArrayData::Char(v) = d {
+                    for (k, c) in out.iter().enumerate() {
+                        v[off + k] = *c;
+                    }
                 }
-            }
+            });
             return Ok(a[0].clone());
         }
     }
@@ -236,7 +238,7 @@ crate::defbuiltins! {
     fn SETF_CHAR "NETLISP-SYSTEM:SETF-CHAR" "(new-value string index)" (ctx, a) {
         let c = character(ctx, &a[0])?;
         let (arr, k) = char_index(ctx, &a[1], &a[2])?;
-        arr.data_mut().set(k, Value::Char(c));
+        arr.set(k, Value::Char(c));
         Ok(a[0].clone())
     }
     /// A copy of STRING in upper case.

@@ -228,7 +228,7 @@ crate::defbuiltins! {
                         let mut cur = args[1].clone();
                         for _ in 0..k { cur = cur.rest(); }
                         if let Value::Cons(c) = cur { c.set_car(args[0].clone()); }
-                    } else if let Value::Array(v) = &args[1] { v.data_mut().set(k, args[0].clone()); }
+                    } else if let Value::Array(v) = &args[1] { v.set(k, args[0].clone()); }
                     else { return Err(cond::type_error(ctx, args[1].clone(), "VECTOR")); }
                     Ok(args[0].clone())
                 });

@@ -256,28 +256,20 @@ fn whole_message(ctx: &mut Ctx, v: &Value) -> R<Vec<u8>> {
     };
     let bytes = match v {
         Value::Array(arr) if arr.is_vector() => {
-            let d = arr.data();
             let n = arr.len();
-            match &*d {
-                crate::array::ArrayData::U8(b) => b[..n.min(b.len())].to_vec(),
-                crate::array::ArrayData::Char(cs) => {
-                    let mut out = Vec::with_capacity(n);
-                    for c in cs.iter().take(n) {
-                        match u8::try_from(*c as u32) {
-                            Ok(b) => out.push(b),
-                            Err(_) => {
-                                drop(d);
-                                return Err(bad(ctx));
-                            }
-                        }
-                    }
-                    out
-                }
-                _ => {
-                    let items: Vec<Value> = (0..n).map(|i| d.get(i)).collect();
-                    drop(d);
-                    octets_of_items(ctx, v, &items)?
-                }
+            // Ok(octets), or Err(the elements) when they need checking.
+            let taken = arr.with_data(|d, off| match d {
+                crate::array::ArrayData::U8(b) => Ok(Some(b[off..off + n].to_vec())),
+                crate::array::ArrayData::Char(cs) => Ok(cs[off..off + n]
+                    .iter()
+                    .map(|c| u8::try_from(*c as u32).ok())
+                    .collect::<Option<Vec<u8>>>()),
+                _ => Err((off..off + n).map(|i| d.get(i)).collect::<Vec<Value>>()),
+            });
+            match taken {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return Err(bad(ctx)),
+                Err(items) => octets_of_items(ctx, v, &items)?,
             }
         }
         Value::Nil | Value::Cons(_) => {
@@ -318,27 +310,30 @@ pub fn store_bytes_at(ctx: &mut Ctx, buf: &Value, at: usize, data: &[u8]) -> R<(
     let Value::Array(arr) = buf else {
         return Err(cond::type_error(ctx, buf.clone(), "VECTOR"));
     };
-    let mut d = arr.data_mut();
-    match &mut *d {
-        crate::array::ArrayData::U8(b) => b[at..at + data.len()].copy_from_slice(data),
-        crate::array::ArrayData::Char(cs) => {
-            for (c, b) in cs[at..].iter_mut().zip(data) {
-                *c = *b as char;
+    let stored = arr.with_data_mut(|d, off| {
+        let at = off + at;
+        match d {
+            crate::array::ArrayData::U8(b) => b[at..at + data.len()].copy_from_slice(data),
+            crate::array::ArrayData::Char(cs) => {
+                for (c, b) in cs[at..].iter_mut().zip(data) {
+                    *c = *b as char;
+                }
             }
-        }
-        crate::array::ArrayData::T(vs) => {
-            for (v, b) in vs[at..].iter_mut().zip(data) {
-                *v = Value::Fixnum(*b as i64);
+            crate::array::ArrayData::T(vs) => {
+                for (v, b) in vs[at..].iter_mut().zip(data) {
+                    *v = Value::Fixnum(*b as i64);
+                }
             }
+            crate::array::ArrayData::I8(_) => return false,
         }
-        crate::array::ArrayData::I8(_) => {
-            drop(d);
-            return Err(cond::type_error(
-                ctx,
-                buf.clone(),
-                "(OR (VECTOR (UNSIGNED-BYTE 8)) STRING SIMPLE-VECTOR)",
-            ));
-        }
+        true
+    });
+    if !stored {
+        return Err(cond::type_error(
+            ctx,
+            buf.clone(),
+            "(OR (VECTOR (UNSIGNED-BYTE 8)) STRING SIMPLE-VECTOR)",
+        ));
     }
     Ok(())
 }

@@ -1747,9 +1747,12 @@ fn find_shared(v: &Value) -> Circle {
                 stack.push(c.car());
             }
             Value::Array(a) => {
-                if let ArrayData::T(items) = &*a.data() {
-                    stack.extend(items.iter().cloned());
-                }
+                let n = a.total_size();
+                a.with_data(|d, off| {
+                    if let ArrayData::T(items) = d {
+                        stack.extend(items[off..off + n].iter().cloned());
+                    }
+                });
             }
             Value::Instance(i) => stack.extend(i.slots.borrow().iter().cloned()),
             _ => {}
