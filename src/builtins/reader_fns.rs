@@ -89,7 +89,11 @@ crate::defbuiltins! {
                     None => return Err(cond::end_of_file(ctx, Value::Stream(s.clone()))),
                 }
             };
-            if c == end { return Ok(crate::value::list_from(out)); }
+            if c == end {
+                // Under *READ-SUPPRESS* the list, like every object read, is NIL.
+                if crate::world::w().s.read_suppress.value().truthy() { return Ok(Value::Nil); }
+                return Ok(crate::value::list_from(out));
+            }
             crate::stream::unread_char(ctx, &s, c)?;
             out.push(read_from(ctx, &s, &EofSpec { error: true, value: Value::Nil }, false)?);
         }

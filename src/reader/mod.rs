@@ -244,7 +244,9 @@ impl<'c> Reader<'c> {
             } else {
                 None
             },
-            suppress: false,
+            // *READ-SUPPRESS* as the read starts; #+ and #- set it while
+            // they skip a form.
+            suppress: w().s.read_suppress.value().truthy(),
             labels: HashMap::new(),
             line_offset: 0,
             depth: 0,
@@ -349,6 +351,7 @@ impl<'c> Reader<'c> {
             '"' => {
                 let after = i.take_from(1);
                 match string_body(after) {
+                    Ok((rest, _)) if self.suppress => Ok((rest, Value::Nil)),
                     Ok((rest, s)) => Ok((rest, crate::array::Array::string(&s))),
                     Err(()) => self.incomplete(&i, "unterminated string"),
                 }
@@ -458,6 +461,9 @@ impl<'c> Reader<'c> {
     ) -> RResult<'a, Value> {
         let loc = self.loc(&i);
         let (rest, x) = self.read_required(i.take_from(skip), what)?;
+        if self.suppress {
+            return Ok((rest, Value::Nil));
+        }
         let v = list_from([head, x]);
         if let Some(m) = &mut self.srcmap {
             m.insert(&v, loc);
@@ -483,8 +489,13 @@ impl<'c> Reader<'c> {
                 cur = cur.take_from(1);
                 break;
             }
-            // A lone dot: dotted pair.
+            // A lone dot: dotted pair (anywhere, when the list is being
+            // skipped: its structure does not matter then).
             if frag.starts_with('.') && frag[1..].chars().next().is_none_or(is_delimiter) {
+                if self.suppress {
+                    cur = cur.take_from(1);
+                    continue;
+                }
                 if items.is_empty() {
                     return self.syntax(&cur, "nothing appears before . in list");
                 }
@@ -612,16 +623,23 @@ impl<'c> Reader<'c> {
                 Ok((rest, v))
             }
             '+' | '-' => {
+                // The feature expression is read in the keyword package and
+                // always evaluated, even inside a skipped form or under
+                // *READ-SUPPRESS* (as SBCL does): how much the skip takes
+                // depends on it.
                 let (r1, feature) = {
                     let saved = wd.s.package.value();
+                    let was = self.suppress;
                     wd.s.package.set_value(Value::Package(wd.keyword.clone()));
+                    self.suppress = false;
                     let r = self.read_required(after, "#+");
+                    self.suppress = was;
                     wd.s.package.set_value(saved);
                     r?
                 };
-                let holds = self.suppress || self.feature_holds(&feature);
+                let holds = self.feature_holds(&feature);
                 let keep = if sub == '+' { holds } else { !holds };
-                if keep && !self.suppress {
+                if keep {
                     self.read_required(r1, "a feature expression")
                 } else {
                     let was = self.suppress;
@@ -641,6 +659,7 @@ impl<'c> Reader<'c> {
             'b' | 'B' => self.radix_number(after, 2, &i),
             'o' | 'O' => self.radix_number(after, 8, &i),
             'r' | 'R' => match arg {
+                _ if self.suppress => self.radix_number(after, 10, &i),
                 Some(b) if (2..=36).contains(&b) => self.radix_number(after, b as u32, &i),
                 _ => self.syntax(&i, "bad radix in #R"),
             },
@@ -720,6 +739,13 @@ impl<'c> Reader<'c> {
                 let v =
                     crate::builtins::files::pathname_from(self.ctx, &s).map_err(ReadError::Exit)?;
                 Ok((rest, v))
+            }
+            '=' | '#' if self.suppress => {
+                if sub == '#' {
+                    return Ok((after, Value::Nil));
+                }
+                let (rest, _) = self.read_required(after, "#=")?;
+                Ok((rest, Value::Nil))
             }
             '=' => {
                 let n = arg.unwrap_or(0);
