@@ -189,8 +189,14 @@ impl<'s> Parser<'s> {
                         '(' => ')',
                         _ => '>',
                     };
+                    // Only ~[ and ~< have clauses; a ~; in ~{ or ~( is an error.
+                    let stops: &[char] = if matches!(up, '[' | '<') {
+                        &[';', close]
+                    } else {
+                        &[close]
+                    };
                     loop {
-                        let (clause, end) = self.items(&[';', close])?;
+                        let (clause, end) = self.items(stops)?;
                         d.clauses.push(clause);
                         match end {
                             Some(e) if e.ch == ';' => {
@@ -221,7 +227,14 @@ impl<'s> Parser<'s> {
                     d.fname = self.s[b..self.i].iter().collect::<String>().to_uppercase();
                     self.i += 1;
                 }
-                ']' | '}' | ')' | '>' | ';' => {
+                ';' => {
+                    return Err(err_at(
+                        "~; is allowed only inside ~[...~] or ~<...~>",
+                        self.s,
+                        start,
+                    ));
+                }
+                ']' | '}' | ')' | '>' => {
                     return Err(err_at(
                         &format!("no matching directive for ~{}", up),
                         self.s,
@@ -329,6 +342,9 @@ enum Flow {
 struct Args<'a> {
     list: &'a [Value],
     pos: usize,
+    /// In a step of ~:{ or ~:@{, whether its sublist is the last one
+    /// (what a ~:^ without parameters tests).
+    last_sublist: Option<bool>,
 }
 
 impl Args<'_> {
@@ -1081,7 +1097,20 @@ impl Fmt<'_> {
             }
             '?' => {
                 let control = args.next(self.ctx)?;
-                if d.at {
+                if let Value::Function(_) = control {
+                    // A function made by FORMATTER is a format control too.
+                    if d.at {
+                        let used = self.call_formatter(
+                            &control,
+                            &args.list[args.pos.min(args.list.len())..],
+                        )?;
+                        args.pos += used;
+                    } else {
+                        let list = args.next(self.ctx)?;
+                        let sub = super::builtins::list_items(self.ctx, &list)?;
+                        self.call_formatter(&control, &sub)?;
+                    }
+                } else if d.at {
                     let items = self.control_items(&control)?;
                     let f = self.run(&items, args)?;
                     if matches!(f, Flow::UpAll) {
@@ -1091,7 +1120,11 @@ impl Fmt<'_> {
                     let list = args.next(self.ctx)?;
                     let sub = super::builtins::list_items(self.ctx, &list)?;
                     let items = self.control_items(&control)?;
-                    let mut a2 = Args { list: &sub, pos: 0 };
+                    let mut a2 = Args {
+                        list: &sub,
+                        pos: 0,
+                        last_sublist: None,
+                    };
                     self.run(&items, &mut a2)?;
                 }
             }
@@ -1133,6 +1166,7 @@ impl Fmt<'_> {
                     v
                 };
                 let exit = match p.as_slice() {
+                    [] if d.colon && args.last_sublist.is_some() => args.last_sublist == Some(true),
                     [] => args.remaining() == 0,
                     [Some(a)] => *a == 0,
                     [Some(a), Some(b)] => a == b,
@@ -1222,6 +1256,22 @@ impl Fmt<'_> {
         }
     }
 
+    /// Call a function made by FORMATTER on `args` with output to a
+    /// string, add that output, and return how many arguments it used
+    /// (those before the tail it returned).
+    fn call_formatter(&mut self, f: &Value, args: &[Value]) -> R<usize> {
+        let s = crate::stream::make_string_output();
+        let mut call = vec![s.clone()];
+        call.extend_from_slice(args);
+        let unused = apply(self.ctx, f, &call)?;
+        if let Value::Stream(st) = &s {
+            let text = crate::stream::take_string_output(st).unwrap_or_default();
+            self.out.push_str(&text);
+        }
+        let left = unused.list_length().unwrap_or(0).min(args.len());
+        Ok(args.len() - left)
+    }
+
     fn control_items(&mut self, control: &Value) -> R<Parsed> {
         match control {
             v if v.is_string() => {
@@ -1298,6 +1348,7 @@ impl Fmt<'_> {
                     let mut a2 = Args {
                         list: &items,
                         pos: 0,
+                        last_sublist: Some(args.remaining() == 0),
                     };
                     if let Flow::UpAll = self.run(&body, &mut a2)? {
                         break;
@@ -1318,6 +1369,7 @@ impl Fmt<'_> {
         let mut a2 = Args {
             list: &items,
             pos: 0,
+            last_sublist: None,
         };
         loop {
             if max.is_some_and(|m| count >= m) {
@@ -1333,6 +1385,7 @@ impl Fmt<'_> {
                 let mut a3 = Args {
                     list: &sub_items,
                     pos: 0,
+                    last_sublist: Some(a2.remaining() == 0),
                 };
                 if let Flow::UpAll = self.run(&body, &mut a3)? {
                     break;
@@ -1490,6 +1543,7 @@ impl Fmt<'_> {
         let mut a2 = Args {
             list: &list,
             pos: 0,
+            last_sublist: None,
         };
         let r = self.run(body, &mut a2);
         self.out = saved;
@@ -1547,6 +1601,18 @@ pub fn format_with_column(ctx: &mut Ctx, control: &Value, args: &[Value], col: u
         };
         return Ok(crate::stream::take_string_output(st).unwrap_or_default());
     }
+    Ok(format_counting(ctx, control, args, col)?.0)
+}
+
+/// Format with a control string into a string starting at column `col`;
+/// also how many of `args` the directives used (what the functions made by
+/// FORMATTER return the rest of).
+pub fn format_counting(
+    ctx: &mut Ctx,
+    control: &Value,
+    args: &[Value],
+    col: usize,
+) -> R<(String, usize)> {
     let Some(text) = crate::array::string_of(control) else {
         return Err(cond::type_error(
             ctx,
@@ -1563,9 +1629,14 @@ pub fn format_with_column(ctx: &mut Ctx, control: &Value, args: &[Value], col: u
             pretty: None,
         },
     };
-    let mut a = Args { list: args, pos: 0 };
+    let mut a = Args {
+        list: args,
+        pos: 0,
+        last_sublist: None,
+    };
     f.run(&items, &mut a)?;
-    Ok(f.out.buf)
+    let used = a.pos.min(args.len());
+    Ok((f.out.buf, used))
 }
 
 /// Format into a string (the report functions of conditions use this).
@@ -1573,17 +1644,18 @@ pub fn format_to_string(ctx: &mut Ctx, control: &Value, args: &[Value]) -> R<Str
     format_with_column(ctx, control, args, 0)
 }
 
-/// Format directly onto a pretty stream (format called with one).
+/// Format directly onto a pretty stream (format called with one); returns
+/// how many of `args` were used, as [`format_counting`].
 pub fn format_to_pretty(
     ctx: &mut Ctx,
     state: Rc<RefCell<PrettyState>>,
     control: &Value,
     args: &[Value],
-) -> R<()> {
+) -> R<usize> {
     let Some(text) = crate::array::string_of(control) else {
         let s = format_to_string(ctx, control, args)?;
         state.borrow_mut().write_str(&s);
-        return Ok(());
+        return Ok(args.len());
     };
     let items = parse(ctx, &text)?;
     let mut f = Fmt {
@@ -1594,9 +1666,13 @@ pub fn format_to_pretty(
             pretty: Some(state),
         },
     };
-    let mut a = Args { list: args, pos: 0 };
+    let mut a = Args {
+        list: args,
+        pos: 0,
+        last_sublist: None,
+    };
     f.run(&items, &mut a)?;
-    Ok(())
+    Ok(a.pos.min(args.len()))
 }
 
 #[allow(dead_code)]

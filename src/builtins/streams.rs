@@ -524,14 +524,22 @@ crate::defbuiltins! {
         }
     }
     /// A function that formats with CONTROL-STRING to a stream.
+    /// It returns the arguments its directives did not use, as the
+    /// standard says.
     fn FORMATTER_FN "NETLISP-SYSTEM:%FORMATTER" "(control-string)" (ctx, a) {
         Ok(crate::eval::make_native_closure_arity("FORMATTER", (1, None), vec![a[0].clone()], |ctx, env, args| {
-            let Some((s, rest)) = args.split_first() else { return Ok(Value::Nil) };
-            let f = FORMAT.f;
-            let mut call = vec![s.clone(), env[0].clone()];
-            call.extend_from_slice(rest);
-            f(ctx, &call)?;
-            Ok(Value::Nil)
+            let Some((dest, rest)) = args.split_first() else { return Ok(Value::Nil) };
+            let dest = if dest.eq(&Value::t()) { Value::Nil } else { dest.clone() };
+            let s = st::output_designator(ctx, &dest)?;
+            let used = match st::pretty_state(&s) {
+                Some(p) => crate::format::format_to_pretty(ctx, p, &env[0], rest)?,
+                None => {
+                    let (text, used) = crate::format::format_counting(ctx, &env[0], rest, s.column())?;
+                    st::write_str(ctx, &s, &text)?;
+                    used
+                }
+            };
+            Ok(crate::value::list_from(rest[used..].to_vec()))
         }))
     }
     /// A function formatting with CONTROL-STRING (for ~? and FORMAT).
