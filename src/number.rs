@@ -643,19 +643,32 @@ pub fn expt(ctx: &mut Ctx, base: &Value, power: &Value) -> R {
                 _ => {}
             }
         }
-        if let Value::Complex(_) = base {
-            // Repeated multiplication for complex bases.
-            let e = p.to_i64().unwrap_or(0);
-            let mut acc = Value::Fixnum(1);
-            for _ in 0..e.unsigned_abs() {
-                acc = mul(ctx, &acc, base)?;
+        if let Value::Complex(c) = base {
+            if to_rational(&c.re).is_some() && to_rational(&c.im).is_some() {
+                // Exact: square and multiply (the exponent may be large).
+                let Some(mut e) = p.abs().to_u64() else {
+                    return Err(conditions::simple_error(ctx, "exponent too large".into()));
+                };
+                let (mut acc, mut sq) = (Value::Fixnum(1), base.clone());
+                while e > 0 {
+                    if e & 1 == 1 {
+                        acc = mul(ctx, &acc, &sq)?;
+                    }
+                    e >>= 1;
+                    if e > 0 {
+                        sq = mul(ctx, &sq, &sq)?;
+                    }
+                }
+                return if p.is_negative() {
+                    div(ctx, &Value::Fixnum(1), &acc)
+                } else {
+                    Ok(acc)
+                };
             }
-            return if e < 0 {
-                div(ctx, &Value::Fixnum(1), &acc)
-            } else {
-                Ok(acc)
-            };
         }
+    }
+    if matches!(base, Value::Complex(_)) || matches!(power, Value::Complex(_)) {
+        return crate::builtins::irrational::expt_complex(ctx, base, power);
     }
     let (Some(b), Some(p)) = (to_f64(base), to_f64(power)) else {
         let bad = if base.is_number() { power } else { base };

@@ -293,6 +293,10 @@ fn typep_symbol(ctx: &mut Ctx, v: &Value, s: &Gc<Symbol>) -> R<bool> {
             "FIXNUM" => Some(matches!(v, Value::Fixnum(_))),
             "BIGNUM" => Some(matches!(v, Value::Bignum(_))),
             "BIT" => Some(matches!(v, Value::Fixnum(0 | 1))),
+            "UNSIGNED-BYTE" => {
+                Some(v.is_integer() && number::signum_real(v).is_some_and(|s| s >= 0))
+            }
+            "SIGNED-BYTE" => Some(v.is_integer()),
             "RATIO" => Some(matches!(v, Value::Ratio(_))),
             "FLOAT" => Some(matches!(v, Value::Single(_) | Value::Double(_))),
             "SINGLE-FLOAT" | "SHORT-FLOAT" => Some(matches!(v, Value::Single(_))),
@@ -719,8 +723,48 @@ fn bound_within(inner: &Option<Bound>, outer: &Option<Bound>, low: bool) -> bool
 }
 
 fn range_within(a: &Range, b: &Range) -> bool {
+    let (a, b) = (a.integral(), b.integral());
     a.kind.within(b.kind) && bound_within(&a.lo, &b.lo, true) && bound_within(&a.hi, &b.hi, false)
 }
+
+impl Range {
+    /// An integer range with its exclusive integer bounds made inclusive
+    /// ((INTEGER 0 (256)) is (INTEGER 0 255)), so bounds compare exactly.
+    fn integral(&self) -> Range {
+        let step = |b: &Option<Bound>, up: bool| -> Option<Bound> {
+            let b = b.as_ref()?;
+            if self.kind != NumKind::Integer || !b.exclusive || !b.value.is_integer() {
+                return Some(Bound {
+                    value: b.value.clone(),
+                    exclusive: b.exclusive,
+                });
+            }
+            let n = number::to_bigint(&b.value)?;
+            let m = if up { n + 1 } else { n - 1 };
+            Some(Bound {
+                value: Value::bigint(m),
+                exclusive: false,
+            })
+        };
+        Range {
+            kind: self.kind,
+            lo: step(&self.lo, true),
+            hi: step(&self.hi, false),
+        }
+    }
+}
+
+/// Standard types that are exactly the union of others.
+const UNIONS: &[(&str, &[&str])] = &[
+    ("LIST", &["CONS", "NULL"]),
+    ("RATIONAL", &["INTEGER", "RATIO"]),
+    ("INTEGER", &["FIXNUM", "BIGNUM"]),
+    ("NUMBER", &["REAL", "COMPLEX"]),
+    ("FLOAT", &["SINGLE-FLOAT", "DOUBLE-FLOAT"]),
+    ("CHARACTER", &["BASE-CHAR", "EXTENDED-CHAR"]),
+    // netlisp has no user-defined sequences (SBCL has, and says no).
+    ("SEQUENCE", &["LIST", "VECTOR"]),
+];
 
 /// Standard type names that are not classes, with the types directly
 /// above them.
@@ -827,9 +871,153 @@ fn expand_all(ctx: &mut Ctx, spec: &Value) -> R<Value> {
 }
 
 /// SUBTYPEP: (is-subtype, certain). Exact for classes, named standard
-/// types, numeric ranges, MEMBER/EQL and AND/OR/NOT combinations of them;
-/// answers "unknown" for SATISFIES and other undecidable mixes.
+/// types, numeric ranges, array types, MEMBER/EQL and AND/OR/NOT
+/// combinations of them; where that reasoning is unsure, an object of A
+/// that is not of B (from a fixed set of sample objects) still proves
+/// "no". Answers "unknown" for SATISFIES and other undecidable mixes.
 pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
+    let r = subtypep_core(ctx, a, b)?;
+    if r != (false, false) || mentions_satisfies(a) || mentions_satisfies(b) {
+        return Ok(r);
+    }
+    let (a, b) = (expand_all(ctx, a)?, expand_all(ctx, b)?);
+    if mentions_satisfies(&a) || mentions_satisfies(&b) {
+        return Ok(r);
+    }
+    for x in witnesses().iter() {
+        if typep(ctx, &x, &a)? && !typep(ctx, &x, &b)? {
+            return Ok((false, true));
+        }
+    }
+    Ok(r)
+}
+
+/// Whether a type specifier contains SATISFIES (whose predicate must not
+/// be called on sample objects: it may have effects).
+fn mentions_satisfies(spec: &Value) -> bool {
+    match spec {
+        Value::Cons(c) => {
+            matches!(c.car(), Value::Symbol(s) if s.home_is(&w().cl) && s.name() == "SATISFIES")
+                || spec.iter().any(|x| mentions_satisfies(&x))
+        }
+        _ => false,
+    }
+}
+
+/// Objects of many standard types, for disproving SUBTYPEP.
+fn witnesses() -> Value {
+    thread_local! {
+        static W: Value = crate::reader::read_type_spec(
+            "(0 1 -1 7 255 256 -129 65536 1180591620717411303424 -1180591620717411303424 \
+              1/2 -3/4 3/2 1.5 -0.0 1.5d0 #c(1 2) #c(1.5 2.5) #c(1d0 2d0) #\\a #\\Nul #\\U+3BB \
+              quote :key nil t (1 . 2) (1 2) \"ab\" #() #(1 2) #*10 #2a((1 2) (3 4)) #0a5 \
+              #p\"/tmp/x\")",
+        );
+    }
+    W.with(|w| w.clone())
+}
+
+/// The array types: (SIMPLE-)ARRAY, VECTOR, STRING, BIT-VECTOR and their
+/// simple and base forms, as simple-ness, the element types (upgraded;
+/// None for *) and dimensions (None for *; a None entry for one *).
+struct ArrayType {
+    simple: bool,
+    elts: Option<Vec<ElemType>>,
+    dims: Option<Vec<Option<usize>>>,
+}
+
+fn as_array_type(spec: &Value) -> Option<ArrayType> {
+    let (head, args) = match spec {
+        Value::Symbol(_) => (spec.clone(), Value::Nil),
+        Value::Cons(_) => (spec.first(), spec.rest()),
+        _ => return None,
+    };
+    let Value::Symbol(h) = &head else { return None };
+    if !h.home_is(&w().cl) {
+        return None;
+    }
+    let dims_of = |d: &Value| -> Option<Option<Vec<Option<usize>>>> {
+        match d {
+            d if is_star(d) => Some(None),
+            Value::Nil => Some(Some(vec![])),
+            Value::Fixnum(n) if *n >= 0 => Some(Some(vec![None; *n as usize])),
+            Value::Cons(_) => d
+                .iter()
+                .map(|x| match x {
+                    x if is_star(&x) => Some(None),
+                    Value::Fixnum(n) if n >= 0 => Some(Some(n as usize)),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(Some),
+            _ => None,
+        }
+    };
+    let size = |v: &Value| -> Option<Vec<Option<usize>>> {
+        match v {
+            Value::Fixnum(n) if *n >= 0 => Some(vec![Some(*n as usize)]),
+            _ => Some(vec![None]),
+        }
+    };
+    let elt = |v: &Value| {
+        if is_star(v) {
+            None
+        } else {
+            Some(vec![upgraded_element_type(v)])
+        }
+    };
+    let chars = || Some(vec![ElemType::Character, ElemType::BaseChar]);
+    let a1 = args.first();
+    let (simple, elts, dims) = match h.name() {
+        "ARRAY" | "SIMPLE-ARRAY" => {
+            let dims = if args.rest().is_nil() {
+                None
+            } else {
+                dims_of(&args.second())?
+            };
+            (
+                h.name() == "SIMPLE-ARRAY",
+                if args.is_nil() { None } else { elt(&a1) },
+                dims,
+            )
+        }
+        "VECTOR" => (
+            false,
+            if args.is_nil() { None } else { elt(&a1) },
+            Some(size(&args.second())?),
+        ),
+        "SIMPLE-VECTOR" => (true, Some(vec![ElemType::T]), Some(size(&a1)?)),
+        "STRING" => (false, chars(), Some(size(&a1)?)),
+        "SIMPLE-STRING" => (true, chars(), Some(size(&a1)?)),
+        "BASE-STRING" => (false, Some(vec![ElemType::BaseChar]), Some(size(&a1)?)),
+        "SIMPLE-BASE-STRING" => (true, Some(vec![ElemType::BaseChar]), Some(size(&a1)?)),
+        "BIT-VECTOR" => (false, Some(vec![ElemType::Bit]), Some(size(&a1)?)),
+        "SIMPLE-BIT-VECTOR" => (true, Some(vec![ElemType::Bit]), Some(size(&a1)?)),
+        _ => return None,
+    };
+    Some(ArrayType { simple, elts, dims })
+}
+
+/// Whether every array of type `a` is of type `b`.
+fn array_within(a: &ArrayType, b: &ArrayType) -> bool {
+    let simple = a.simple || !b.simple;
+    let elts = match (&a.elts, &b.elts) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        // A union of element types (STRING) is within B only if B has all.
+        (Some(x), Some(y)) => x.iter().all(|e| y.contains(e)),
+    };
+    let dims = match (&a.dims, &b.dims) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(x), Some(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| q.is_none() || p == q)
+        }
+    };
+    simple && elts && dims
+}
+
+fn subtypep_core(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
     let a = expand_all(ctx, a)?;
     let b = expand_all(ctx, b)?;
     const YES: (bool, bool) = (true, true);
@@ -869,6 +1057,10 @@ pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
         }
         _ => {}
     }
+    if compound_head(&a) == Some("NOT") && compound_head(&b) == Some("NOT") {
+        // (NOT X) is within (NOT Y) exactly when Y is within X.
+        return subtypep(ctx, &b.second(), &a.second());
+    }
     match compound_head(&b) {
         Some("AND") => {
             let mut sure = true;
@@ -884,6 +1076,36 @@ pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
             return Ok(if sure { YES } else { UNKNOWN });
         }
         Some("OR") => {
+            // A real range is its rational part and its float part.
+            if let Some(r) = as_range(&a).filter(|r| r.kind == NumKind::Real) {
+                let bound = |b: &Option<Bound>| match b {
+                    None => star(),
+                    Some(b) if b.exclusive => list_from([b.value.clone()]),
+                    Some(b) => b.value.clone(),
+                };
+                let (lo, hi) = (bound(&r.lo), bound(&r.hi));
+                let rat = list_from([cl("RATIONAL"), lo.clone(), hi.clone()]);
+                let flo = list_from([cl("FLOAT"), lo, hi]);
+                if subtypep(ctx, &rat, &b)? == YES && subtypep(ctx, &flo, &b)? == YES {
+                    return Ok(YES);
+                }
+            }
+            // A standard type that is the union of others is within B
+            // when each part is.
+            if let Value::Symbol(sym) = &a {
+                if let Some((_, parts)) = UNIONS
+                    .iter()
+                    .find(|(n, _)| sym.home_is(&w().cl) && *n == sym.name())
+                {
+                    let mut all = true;
+                    for part in *parts {
+                        all &= subtypep(ctx, &cl(part), &b)? == YES;
+                    }
+                    if all {
+                        return Ok(YES);
+                    }
+                }
+            }
             let mut all_sure = true;
             for x in b.rest().iter() {
                 let (sub, certain) = subtypep(ctx, &a, &x)?;
@@ -892,8 +1114,13 @@ pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
                 }
                 all_sure &= certain;
             }
-            let simple = compound_head(&a).is_none();
-            return Ok(if all_sure && simple { NO } else { UNKNOWN });
+            // A class of the program's own is not covered by a union of
+            // types none of which contains it; for the standard types a
+            // union can (LIST is CONS or NULL), so that is left to the
+            // sample objects.
+            let own_class = matches!(&a, Value::Symbol(sym) if !sym.home_is(&w().cl))
+                && find_class(&a).is_some();
+            return Ok(if all_sure && own_class { NO } else { UNKNOWN });
         }
         Some("NOT") => {
             // A is within (NOT X) exactly when A and X are disjoint.
@@ -924,12 +1151,29 @@ pub fn subtypep(ctx: &mut Ctx, a: &Value, b: &Value) -> R<(bool, bool)> {
                     return Ok(YES);
                 }
             }
+            // (AND X (NOT Y)) is within B when X is within (OR Y B).
+            let parts = a.rest().list_to_vec();
+            if let [x, n] = parts.as_slice() {
+                if compound_head(n) == Some("NOT") {
+                    let wider = list_from([cl("OR"), n.second(), b.clone()]);
+                    if subtypep(ctx, x, &wider)? == YES {
+                        return Ok(YES);
+                    }
+                }
+            }
             return Ok(UNKNOWN);
         }
         Some(_) => return Ok(UNKNOWN),
         None => {}
     }
     // Both sides are now plain type names or parameterized standard types.
+    if let (Some(x), Some(y)) = (as_array_type(&a), as_array_type(&b)) {
+        return Ok((array_within(&x, &y), true));
+    }
+    if b.is_nil() && head_name(&a).is_some() {
+        // Every named type but NIL has objects.
+        return Ok(NO);
+    }
     match (as_range(&a), as_range(&b)) {
         (Some(ra), Some(rb)) => return Ok((range_within(&ra, &rb), true)),
         (Some(ra), None) => {

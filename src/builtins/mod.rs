@@ -9,6 +9,7 @@ pub mod conditions;
 pub mod control;
 pub mod files;
 pub mod hash;
+pub mod irrational;
 pub mod lists;
 pub mod loop_macro;
 pub mod macros;
@@ -42,6 +43,7 @@ pub fn tables() -> Vec<&'static [&'static Builtin]> {
         macros::BUILTINS,
         setf::BUILTINS,
         numbers::BUILTINS,
+        irrational::BUILTINS,
         lists::BUILTINS,
         lists::CXR_BUILTINS,
         sequences::BUILTINS,

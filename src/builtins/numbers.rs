@@ -1,5 +1,6 @@
 //! Numbers: arithmetic with contagion, comparison, rounding, integer and
-//! bit operations, transcendental functions, PARSE-INTEGER and RANDOM.
+//! bit operations, PARSE-INTEGER and RANDOM (the transcendental
+//! functions are in `irrational`).
 
 use super::{f64_of, index, int, number, opt, real};
 use crate::conditions as cond;
@@ -145,11 +146,6 @@ fn float_like(proto: &Value, x: f64) -> Value {
         Value::Double(_) => Value::Double(x),
         _ => Value::Single(x as f32),
     }
-}
-
-fn transcendental(ctx: &mut Ctx, v: &Value, f: fn(f64) -> f64) -> R {
-    let x = f64_of(ctx, v)?;
-    Ok(float_like(v, f(x)))
 }
 
 crate::defbuiltins! {
@@ -328,15 +324,6 @@ crate::defbuiltins! {
         }
     }
 
-    /// -1, 0 or 1 (of the same kind as NUMBER).
-    fn SIGNUM "SIGNUM" "(number)" (ctx, a) {
-        match &a[0] {
-            Value::Single(f) => Ok(Value::Single(if *f == 0.0 { *f } else { f.signum() })),
-            Value::Double(f) => Ok(Value::Double(if *f == 0.0 { *f } else { f.signum() })),
-            v => num::signum_real(v).map(|s| Value::Fixnum(s as i64)).ok_or_else(|| cond::type_error(ctx, v.clone(), "REAL")),
-        }
-    }
-
     /// Greatest common divisor.
     fn GCD "GCD" "(&rest integers)" (ctx, a) {
         let mut acc = BigInt::zero();
@@ -370,58 +357,6 @@ crate::defbuiltins! {
         }
         Ok(Value::bigint(num::isqrt(&n)))
     }
-    /// e raised to NUMBER.
-    fn EXP "EXP" "(number)" (ctx, a) { transcendental(ctx, &a[0], f64::exp) }
-    /// Logarithm of NUMBER in BASE (natural logarithm by default).
-    fn LOG "LOG" "(number &optional base)" (ctx, a) {
-        let x = f64_of(ctx, &a[0])?;
-        let double = matches!(a[0], Value::Double(_)) || matches!(opt(a, 1), Some(Value::Double(_)));
-        let r = match opt(a, 1) {
-            Some(b) => {
-                let b = f64_of(ctx, b)?;
-                x.ln() / b.ln()
-            }
-            None => x.ln(),
-        };
-        if x < 0.0 {
-            let re = (-x).ln();
-            let im = std::f64::consts::PI;
-            return Ok(if double {
-                num::make_complex(Value::Double(re), Value::Double(im))
-            } else {
-                num::make_complex(Value::Single(re as f32), Value::Single(im as f32))
-            });
-        }
-        Ok(if double { Value::Double(r) } else { Value::Single(r as f32) })
-    }
-    /// Sine.
-    fn SIN "SIN" "(radians)" (ctx, a) { transcendental(ctx, &a[0], f64::sin) }
-    /// Cosine.
-    fn COS "COS" "(radians)" (ctx, a) { transcendental(ctx, &a[0], f64::cos) }
-    /// Tangent.
-    fn TAN "TAN" "(radians)" (ctx, a) { transcendental(ctx, &a[0], f64::tan) }
-    /// Arc sine.
-    fn ASIN "ASIN" "(number)" (ctx, a) { transcendental(ctx, &a[0], f64::asin) }
-    /// Arc cosine.
-    fn ACOS "ACOS" "(number)" (ctx, a) { transcendental(ctx, &a[0], f64::acos) }
-    /// Arc tangent of Y, or of Y/X with the quadrant from both signs.
-    fn ATAN "ATAN" "(y &optional x)" (ctx, a) {
-        let y = f64_of(ctx, &a[0])?;
-        match opt(a, 1) {
-            Some(xv) => {
-                let x = f64_of(ctx, xv)?;
-                let double = matches!(a[0], Value::Double(_)) || matches!(xv, Value::Double(_));
-                Ok(if double { Value::Double(y.atan2(x)) } else { Value::Single(y.atan2(x) as f32) })
-            }
-            None => Ok(float_like(&a[0], y.atan())),
-        }
-    }
-    /// Hyperbolic sine.
-    fn SINH "SINH" "(number)" (ctx, a) { transcendental(ctx, &a[0], f64::sinh) }
-    /// Hyperbolic cosine.
-    fn COSH "COSH" "(number)" (ctx, a) { transcendental(ctx, &a[0], f64::cosh) }
-    /// Hyperbolic tangent.
-    fn TANH "TANH" "(number)" (ctx, a) { transcendental(ctx, &a[0], f64::tanh) }
 
     /// Convert a real to a float (of PROTOTYPE's format, single by default).
     fn FLOAT "FLOAT" "(number &optional prototype)" (ctx, a) {

@@ -869,10 +869,31 @@ pub fn coerce(ctx: &mut Ctx, v: &Value, ty: &Value) -> R {
         }
         "DOUBLE-FLOAT" | "LONG-FLOAT" => return crate::number::to_float(ctx, v, true),
         "COMPLEX" => {
-            return if v.is_number() {
-                Ok(v.clone())
-            } else {
-                Err(cond::type_error(ctx, v.clone(), "NUMBER"))
+            // The parts are coerced to the part type, if one is given; a
+            // float becomes a complex with a zero of its type, a rational
+            // stays rational (CLHS COERCE).
+            if !v.is_number() {
+                return Err(cond::type_error(ctx, v.clone(), "NUMBER"));
+            }
+            let part = match ty {
+                Value::Cons(_) => {
+                    Some(ty.second()).filter(|p| !matches!(p, Value::Symbol(s) if s.name() == "*"))
+                }
+                _ => None,
+            };
+            let (re, im) = match v {
+                Value::Complex(c) => (c.re.clone(), c.im.clone()),
+                Value::Single(_) => (v.clone(), Value::Single(0.0)),
+                Value::Double(_) => (v.clone(), Value::Double(0.0)),
+                _ => (v.clone(), Value::Fixnum(0)),
+            };
+            return match part {
+                Some(p) => {
+                    let re = coerce(ctx, &re, &p)?;
+                    let im = coerce(ctx, &im, &p)?;
+                    Ok(crate::number::make_complex(re, im))
+                }
+                None => Ok(crate::number::make_complex(re, im)),
             };
         }
         "FUNCTION" => {
