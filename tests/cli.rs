@@ -253,8 +253,8 @@ fn sizes_from_input_are_checked_before_allocating() {
          #9999999999999*1: vector length 9999999999999 is larger than the reader fills out (16777216) (at <unknown>:1:1)\n\
          #100000000A(): array rank 100000000 is not below 65529 (at <unknown>:1:1)\n\
          #3(1 2 3 4): vector longer than specified length (at <unknown>:1:1)\n\
-         ~1000000000000D: error in FORMAT: the parameter 1000000000000 is too large (at most 100000000)\n\
-         ~v,2F: error in FORMAT: the parameter 10000000000 is too large (at most 100000000)\n\
+         ~1000000000000D: error in FORMAT: the parameter 1000000000000 is too large (at most 10000000)\n\
+         ~v,2F: error in FORMAT: the parameter 10000000000 is too large (at most 10000000)\n\
          \n#(1 1 1) ",
         "{}",
         stderr(&out)

@@ -564,8 +564,9 @@ crate::defbuiltins! {
         if let Some(p) = st::pretty_state(&s) {
             let q = crate::number::divide(ctx, &a[1], &Value::Fixnum(1), crate::number::Rounding::Truncate, "PPRINT-INDENT")?.0;
             let n = super::int(ctx, &q)?;
-            if n.abs() > 100_000_000 {
-                return Err(cond::type_error(ctx, a[1].clone(), "(INTEGER -100000000 100000000)"));
+            if n.abs() > crate::format::MAX_PARAM {
+                let max = crate::format::MAX_PARAM;
+                return Err(cond::type_error(ctx, a[1].clone(), &format!("(INTEGER -{max} {max})")));
             }
             let kind = match &a[0] { Value::Symbol(k) if k.name() == "CURRENT" => IndentKind::Current, _ => IndentKind::Block };
             p.borrow_mut().indent(kind, n);
@@ -895,11 +896,15 @@ impl crate::stream::ByteDest for OctetRange<'_> {
     }
 }
 
-/// A column count for the pretty printer: at most 100,000,000 (what
-/// FORMAT allows), since the spaces are really written.
+/// A column count for the pretty printer: at most what FORMAT allows
+/// (`format::MAX_PARAM`), since the spaces are really written.
 fn column(ctx: &mut Ctx, v: &Value) -> R<usize> {
     match v {
-        Value::Fixnum(n) if (0..=100_000_000).contains(n) => Ok(*n as usize),
-        _ => Err(cond::type_error(ctx, v.clone(), "(INTEGER 0 100000000)")),
+        Value::Fixnum(n) if (0..=crate::format::MAX_PARAM).contains(n) => Ok(*n as usize),
+        _ => Err(cond::type_error(
+            ctx,
+            v.clone(),
+            &format!("(INTEGER 0 {})", crate::format::MAX_PARAM),
+        )),
     }
 }
