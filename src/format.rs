@@ -736,12 +736,13 @@ impl Fmt<'_> {
             o.pretty = true;
             let mut pr = Printer::into_pretty(Some(self.ctx), o, p);
             pr.print(v);
+            pr.check()?;
             return Ok(String::new());
         }
         let col = self.out.column();
         let mut pr = Printer::new(Some(self.ctx), o, col);
         pr.print(v);
-        Ok(pr.finish())
+        pr.finish_checked()
     }
 
     fn emit_obj(&mut self, v: &Value, escape: bool) -> R<()> {
@@ -785,7 +786,7 @@ impl Fmt<'_> {
             let mut o = Opts::princ();
             o.base = base;
             o.radix = false;
-            crate::printer::to_string_ctx(self.ctx, &v, o)
+            crate::printer::to_string_ctx(self.ctx, &v, o)?
         };
         self.out.push_str(&pad(&s, mincol, 1, 0, padchar, true));
         Ok(())
@@ -831,7 +832,7 @@ impl Fmt<'_> {
                         Opts::princ()
                     };
                     o.pretty = o.pretty && self.out.pretty.is_none();
-                    crate::printer::to_string_ctx(self.ctx, &v, o)
+                    crate::printer::to_string_ctx(self.ctx, &v, o)?
                 };
                 self.out
                     .push_str(&pad(&s, mincol, colinc, minpad, padchar, d.at));
@@ -850,12 +851,13 @@ impl Fmt<'_> {
                     Some(p) => {
                         let mut pr = Printer::into_pretty(Some(self.ctx), o, p);
                         pr.print(&v);
+                        pr.check()?;
                     }
                     None => {
                         let col = self.out.column();
                         let mut pr = Printer::new(Some(self.ctx), o, col);
                         pr.print(&v);
-                        let s = pr.finish();
+                        let s = pr.finish_checked()?;
                         self.out.push_str(&s);
                     }
                 }
@@ -946,7 +948,7 @@ impl Fmt<'_> {
                 };
                 let v = args.next(self.ctx)?;
                 let Some(x) = self.float_arg(&v) else {
-                    let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ());
+                    let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ())?;
                     self.out
                         .push_str(&pad(&s, w.unwrap_or(0).max(0) as usize, 1, 0, ' ', true));
                     return Ok(Flow::Normal);
@@ -977,7 +979,7 @@ impl Fmt<'_> {
                 let padchar = param_char(self.ctx, d.params.get(3), args, ' ')?;
                 let v = args.next(self.ctx)?;
                 let Some(x) = self.float_arg(&v) else {
-                    let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ());
+                    let s = crate::printer::to_string_ctx(self.ctx, &v, Opts::princ())?;
                     self.out
                         .push_str(&pad(&s, w.max(0) as usize, 1, 0, ' ', true));
                     return Ok(Flow::Normal);

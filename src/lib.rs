@@ -326,7 +326,9 @@ impl Interpreter {
 
     /// The printed (PRIN1) representation of a value.
     pub fn to_lisp_string(&mut self, v: &Value) -> String {
+        // Too deep to print in full: the text printed up to there.
         printer::to_string_ctx(&mut self.ctx, v, printer::Opts::prin1())
+            .unwrap_or_else(|_| printer::prin1_string(v))
     }
 
     /// Flush standard output and error.

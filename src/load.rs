@@ -103,7 +103,7 @@ pub fn load_source(ctx: &mut Ctx, text: &str, name: &str, print: bool) -> R {
         last = eval_toplevel(ctx, &form, &map)?;
         if print {
             let out = crate::stream::stdout(ctx)?;
-            let text = crate::printer::to_string_ctx(ctx, &last, crate::printer::Opts::prin1());
+            let text = crate::printer::to_string_ctx(ctx, &last, crate::printer::Opts::prin1())?;
             crate::stream::write_str(ctx, &out, &format!("\n{}", text))?;
         }
     })();

@@ -237,7 +237,7 @@ fn print_values(ctx: &mut Ctx, vals: &[Value]) -> R<()> {
     let out = crate::stream::stdout(ctx)?;
     crate::stream::fresh_line(ctx, &out)?;
     for v in vals {
-        let text = crate::printer::to_string_ctx(ctx, v, crate::printer::Opts::prin1());
+        let text = crate::printer::to_string_ctx(ctx, v, crate::printer::Opts::prin1())?;
         crate::stream::write_str(ctx, &out, &text)?;
         crate::stream::write_str(ctx, &out, "\n")?;
     }

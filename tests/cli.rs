@@ -336,3 +336,37 @@ fn a_displaced_array_whose_target_shrank_is_an_error_not_a_crash() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn printing_deeply_nested_data_is_a_storage_condition_not_a_crash() {
+    // A million nested lists or vectors overflowed the printer's Rust
+    // stack and aborted the process (PRINT of data a peer sent could kill
+    // a server). Now each printing path stops at the stack limit with the
+    // condition runaway recursion gets. (The pretty printer manages 100,000
+    // levels, slowly: its buffer work grows with the square of the depth.)
+    let o = run_script(
+        "deep-print.lisp",
+        "(setq *print-pretty* nil)\n\
+         (defvar *l* nil)\n\
+         (dotimes (i 1000000) (setq *l* (list *l*)))\n\
+         (defvar *v* nil)\n\
+         (dotimes (i 1000000) (setq *v* (vector *v*)))\n\
+         (defvar *p* nil)\n\
+         (dotimes (i 100000) (setq *p* (list *p*)))\n\
+         (defmacro try (form) `(handler-case (progn ,form :printed) (storage-condition () :too-deep)))\n\
+         (print (list (try (prin1-to-string *l*))\n\
+                      (try (let ((*print-pretty* t)) (prin1-to-string *p*)))\n\
+                      (try (format nil \"~a\" *l*))\n\
+                      (try (format nil \"~s\" *v*))\n\
+                      (try (with-output-to-string (s) (print *v* s)))\n\
+                      (try (write-to-string *l* :circle t))\n\
+                      (try (prin1-to-string (list 1 2)))))\n\
+         (print (length (prin1-to-string (let ((x nil)) (dotimes (i 1000 x) (setq x (list x)))))))\n",
+        &[],
+    );
+    assert_eq!(
+        stdout(&o),
+        "\n(:TOO-DEEP :PRINTED :TOO-DEEP :TOO-DEEP :TOO-DEEP :TOO-DEEP :PRINTED) \n2003 "
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -130,16 +130,16 @@ crate::defbuiltins! {
     fn WRITE_TO_STRING "WRITE-TO-STRING" "(object &key array base case circle escape gensym length level lines miser-width pprint-dispatch pretty radix readably right-margin)" (ctx, a) {
         let obj = a[0].clone();
         with_print_keys(ctx, &a[1..], WRITE_KEYS, |ctx| {
-            Ok(super::str_value(&printer::to_string_ctx(ctx, &obj, Opts::current())))
+            Ok(super::str_value(&printer::to_string_ctx(ctx, &obj, Opts::current())?))
         })
     }
     /// PRIN1 to a string.
     fn PRIN1_TO_STRING "PRIN1-TO-STRING" "(object)" (ctx, a) {
-        Ok(super::str_value(&printer::to_string_ctx(ctx, &a[0], Opts::prin1())))
+        Ok(super::str_value(&printer::to_string_ctx(ctx, &a[0], Opts::prin1())?))
     }
     /// PRINC to a string.
     fn PRINC_TO_STRING "PRINC-TO-STRING" "(object)" (ctx, a) {
-        Ok(super::str_value(&printer::to_string_ctx(ctx, &a[0], Opts::princ())))
+        Ok(super::str_value(&printer::to_string_ctx(ctx, &a[0], Opts::princ())?))
     }
     /// Output a newline.
     fn TERPRI "TERPRI" "(&optional stream)" (ctx, a) {

@@ -145,6 +145,22 @@ pub struct Printer<'a> {
     sink: Sink,
     depth: usize,
     circle: Option<Circle>,
+    /// The stack pointer when printing started (for printers without a
+    /// context, whose stack use is bounded by `NO_CTX_STACK`).
+    start_sp: usize,
+    /// Set when the object nests too deeply for the stack: printing
+    /// stops, and the callers with a context signal a STORAGE-CONDITION.
+    too_deep: bool,
+}
+
+/// The stack a printer without a context (messages, describe) may use:
+/// what a storage condition leaves its handlers. Deeper nesting is cut
+/// short in those texts.
+const NO_CTX_STACK: usize = crate::ctx::STACK_RESERVE;
+
+fn stack_pointer() -> usize {
+    let marker = 0u8;
+    &marker as *const u8 as usize
 }
 
 struct Circle {
@@ -213,6 +229,8 @@ impl<'a> Printer<'a> {
             sink,
             depth: 0,
             circle: None,
+            start_sp: stack_pointer(),
+            too_deep: false,
         }
     }
 
@@ -228,7 +246,32 @@ impl<'a> Printer<'a> {
             sink: Sink::Pretty(state),
             depth: 0,
             circle: None,
+            start_sp: stack_pointer(),
+            too_deep: false,
         }
+    }
+
+    /// Whether printing stopped because the object nests too deeply.
+    pub fn too_deep(&self) -> bool {
+        self.too_deep
+    }
+
+    /// The STORAGE-CONDITION for a printer that stopped too deep, if it did.
+    pub fn check(&mut self) -> R<()> {
+        if !self.too_deep {
+            return Ok(());
+        }
+        match self.ctx.as_deref_mut() {
+            Some(ctx) => Err(crate::conditions::stack_exhausted(ctx)),
+            None => Ok(()),
+        }
+    }
+
+    /// Finish and return the text, or the STORAGE-CONDITION if the object
+    /// nested too deeply to print.
+    pub fn finish_checked(mut self) -> R<String> {
+        self.check()?;
+        Ok(self.finish())
     }
 
     /// Finish and return the text.
@@ -275,6 +318,19 @@ impl<'a> Printer<'a> {
 
     /// Print an object.
     pub fn print(&mut self, v: &Value) {
+        // Every nested object comes through here: stop before the stack
+        // runs out (a million nested lists used to abort the process).
+        let exhausted = match &self.ctx {
+            Some(c) => c.stack_exhausted(),
+            None => self.start_sp.saturating_sub(stack_pointer()) > NO_CTX_STACK,
+        };
+        if exhausted || self.too_deep {
+            if !self.too_deep {
+                self.too_deep = true;
+                self.text("...");
+            }
+            return;
+        }
         if self.o.circle && self.circle.is_none() && self.depth == 0 {
             self.circle = Some(find_shared(v));
         }
@@ -1822,22 +1878,23 @@ pub fn write_to_stream(
     if let Some(state) = crate::stream::pretty_state(stream) {
         let mut p = Printer::into_pretty(Some(ctx), o, state);
         p.print(v);
-        return Ok(());
+        return p.check();
     }
     let col = stream.column();
     let text = {
         let mut p = Printer::new(Some(ctx), o, col);
         p.print(v);
-        p.finish()
+        p.finish_checked()?
     };
     crate::stream::write_str(ctx, stream, &text)
 }
 
-/// Print `v` to a string with settings `o`, running user print methods.
-pub fn to_string_ctx(ctx: &mut Ctx, v: &Value, o: Opts) -> String {
+/// Print `v` to a string with settings `o`, running user print methods
+/// (a STORAGE-CONDITION if it nests too deeply for the stack).
+pub fn to_string_ctx(ctx: &mut Ctx, v: &Value, o: Opts) -> R<String> {
     let mut p = Printer::new(Some(ctx), o, 0);
     p.print(v);
-    p.finish()
+    p.finish_checked()
 }
 
 /// The symbol named by text like "FOO" or "PKG:FOO", for messages.
