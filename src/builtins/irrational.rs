@@ -149,7 +149,7 @@ fn cut_atanh(x: f64) -> C {
 fn ln_value(ctx: &mut Ctx, v: &Value) -> R {
     if let Some((x, double)) = real_arg(v) {
         if x == 0.0 && !matches!(v, Value::Single(_) | Value::Double(_)) {
-            return Err(cond::division_by_zero(ctx, "LOG", &[v.clone()]));
+            return Err(cond::division_by_zero(ctx, "LOG", std::slice::from_ref(v)));
         }
         return Ok(if x < 0.0 {
             complex(C::new((-x).ln(), PI), double)
