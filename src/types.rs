@@ -626,17 +626,23 @@ fn pow2(n: i64) -> Value {
     Value::bigint(num_bigint::BigInt::from(1) << n.clamp(0, 4096) as usize)
 }
 
-/// The range a numeric type specifier denotes, if it is one.
-fn as_range(spec: &Value) -> Option<Range> {
+/// A type specifier's head when it is a standard (COMMON-LISP) symbol, and
+/// its arguments (NIL for a bare symbol).
+fn standard_head(spec: &Value) -> Option<(Gc<Symbol>, Value)> {
     let (head, args) = match spec {
         Value::Symbol(_) => (spec.clone(), Value::Nil),
         Value::Cons(_) => (spec.first(), spec.rest()),
         _ => return None,
     };
-    let Value::Symbol(h) = &head else { return None };
-    if !h.home_is(&w().cl) {
-        return None;
+    match head {
+        Value::Symbol(h) if h.home_is(&w().cl) => Some((h, args)),
+        _ => None,
     }
+}
+
+/// The range a numeric type specifier denotes, if it is one.
+fn as_range(spec: &Value) -> Option<Range> {
+    let (h, args) = standard_head(spec)?;
     let kind = match h.name() {
         "INTEGER" => NumKind::Integer,
         "RATIONAL" => NumKind::Rational,
@@ -927,15 +933,7 @@ struct ArrayType {
 }
 
 fn as_array_type(spec: &Value) -> Option<ArrayType> {
-    let (head, args) = match spec {
-        Value::Symbol(_) => (spec.clone(), Value::Nil),
-        Value::Cons(_) => (spec.first(), spec.rest()),
-        _ => return None,
-    };
-    let Value::Symbol(h) = &head else { return None };
-    if !h.home_is(&w().cl) {
-        return None;
-    }
+    let (h, args) = standard_head(spec)?;
     let dims_of = |d: &Value| -> Option<Option<Vec<Option<usize>>>> {
         match d {
             d if is_star(d) => Some(None),
