@@ -397,8 +397,13 @@ impl Array {
     pub fn fits(&self) -> bool {
         match self.storage_root() {
             None => true,
-            Some((root, off)) => off + self.total_size() <= root.data.borrow().len(),
+            Some((root, off)) => self.held_by(&root, off),
         }
+    }
+
+    /// Whether `root`'s storage from `off` on holds all of this array.
+    fn held_by(&self, root: &Array, off: usize) -> bool {
+        off + self.total_size() <= root.data.borrow().len()
     }
 
     /// For a displaced array whose target no longer holds it: a copy of
@@ -450,9 +455,7 @@ impl Array {
     pub fn with_data<T>(&self, f: impl FnOnce(&ArrayData, usize) -> T) -> T {
         match self.storage_root() {
             None => f(&self.data.borrow(), 0),
-            Some((root, off)) if off + self.total_size() > root.data.borrow().len() => {
-                f(&self.salvage(&root, off), 0)
-            }
+            Some((root, off)) if !self.held_by(&root, off) => f(&self.salvage(&root, off), 0),
             Some((root, off)) => f(&root.data.borrow(), off),
         }
     }
@@ -462,9 +465,7 @@ impl Array {
     pub fn with_data_mut<T>(&self, f: impl FnOnce(&mut ArrayData, usize) -> T) -> T {
         match self.storage_root() {
             None => f(&mut self.data.borrow_mut(), 0),
-            Some((root, off)) if off + self.total_size() > root.data.borrow().len() => {
-                f(&mut self.salvage(&root, off), 0)
-            }
+            Some((root, off)) if !self.held_by(&root, off) => f(&mut self.salvage(&root, off), 0),
             Some((root, off)) => f(&mut root.data.borrow_mut(), off),
         }
     }

@@ -54,7 +54,7 @@ fn check_dims(ctx: &mut Ctx, dims: &[usize], et: ElemType) -> R<()> {
 
 /// Row-major index of SUBSCRIPTS in A, checked.
 fn row_major(ctx: &mut Ctx, a: &Gc<Array>, subs: &[Value], whole: &Value) -> R<usize> {
-    if a.is_displaced() && !a.fits() {
+    if !a.fits() {
         return Err(cond::simple_error(
             ctx,
             format!(

@@ -509,16 +509,7 @@ crate::defbuiltins! {
                 Ok(Value::Nil)
             }
             _ => {
-                // For FORMAT, T means *STANDARD-OUTPUT* (not *TERMINAL-IO*).
-                let dest = if dest.eq(&Value::t()) { Value::Nil } else { dest.clone() };
-                let s = st::output_designator(ctx, &dest)?;
-                if let Some(p) = st::pretty_state(&s) {
-                    crate::format::format_to_pretty(ctx, p, &a[1], &a[2..])?;
-                    return Ok(Value::Nil);
-                }
-                let col = s.column();
-                let text = crate::format::format_with_column(ctx, &a[1], &a[2..], col)?;
-                st::write_str(ctx, &s, &text)?;
+                format_to_stream(ctx, dest, &a[1], &a[2..])?;
                 Ok(Value::Nil)
             }
         }
@@ -529,16 +520,7 @@ crate::defbuiltins! {
     fn FORMATTER_FN "NETLISP-SYSTEM:%FORMATTER" "(control-string)" (ctx, a) {
         Ok(crate::eval::make_native_closure_arity("FORMATTER", (1, None), vec![a[0].clone()], |ctx, env, args| {
             let Some((dest, rest)) = args.split_first() else { return Ok(Value::Nil) };
-            let dest = if dest.eq(&Value::t()) { Value::Nil } else { dest.clone() };
-            let s = st::output_designator(ctx, &dest)?;
-            let used = match st::pretty_state(&s) {
-                Some(p) => crate::format::format_to_pretty(ctx, p, &env[0], rest)?,
-                None => {
-                    let (text, used) = crate::format::format_counting(ctx, &env[0], rest, s.column())?;
-                    st::write_str(ctx, &s, &text)?;
-                    used
-                }
-            };
+            let used = format_to_stream(ctx, dest, &env[0], rest)?;
             Ok(crate::value::list_from(rest[used..].to_vec()))
         }))
     }
@@ -894,6 +876,30 @@ impl crate::stream::ByteDest for OctetRange<'_> {
             )),
         })
     }
+}
+
+/// FORMAT to a stream designator (T meaning *STANDARD-OUTPUT*, not
+/// *TERMINAL-IO*); returns how many of ARGS the directives used (all of
+/// them for a function control).
+fn format_to_stream(ctx: &mut Ctx, dest: &Value, control: &Value, args: &[Value]) -> R<usize> {
+    let dest = if dest.eq(&Value::t()) {
+        Value::Nil
+    } else {
+        dest.clone()
+    };
+    let s = st::output_designator(ctx, &dest)?;
+    if let Some(p) = st::pretty_state(&s) {
+        return crate::format::format_to_pretty(ctx, p, control, args);
+    }
+    let (text, used) = match control {
+        Value::Function(_) => (
+            crate::format::format_with_column(ctx, control, args, s.column())?,
+            args.len(),
+        ),
+        _ => crate::format::format_counting(ctx, control, args, s.column())?,
+    };
+    st::write_str(ctx, &s, &text)?;
+    Ok(used)
 }
 
 /// A column count for the pretty printer: at most what FORMAT allows
